@@ -1,0 +1,174 @@
+"""SQLAlchemy 2 models of the catalog.
+
+Geometries are stored as GeoJSON text in WGS84 (lon, lat) with a bounding box in
+four indexed float columns, which works the same on SQLite and PostgreSQL; no
+SQLite-only SQL is used anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class BBoxMixin:
+    """A WGS84 bounding box (degrees) kept beside each geometry for fast filtering."""
+
+    min_lon: Mapped[float] = mapped_column(Float)
+    min_lat: Mapped[float] = mapped_column(Float)
+    max_lon: Mapped[float] = mapped_column(Float)
+    max_lat: Mapped[float] = mapped_column(Float)
+
+    @property
+    def bbox_wgs84(self) -> tuple[float, float, float, float]:
+        return (self.min_lon, self.min_lat, self.max_lon, self.max_lat)
+
+
+class Site(BBoxMixin, Base):
+    __tablename__ = "sites"
+    __table_args__ = (Index("ix_sites_bbox", "min_lon", "min_lat", "max_lon", "max_lat"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    kind: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str | None] = mapped_column(String(100))
+    aoi_geojson: Mapped[str] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    scenes: Mapped[list[Scene]] = relationship(back_populates="site", cascade="all, delete-orphan")
+
+    @property
+    def aoi(self) -> dict[str, Any]:
+        geom: dict[str, Any] = json.loads(self.aoi_geojson)
+        return geom
+
+    @property
+    def aoi_geom(self) -> BaseGeometry:
+        """The AOI as a shapely geometry in WGS84 (lon, lat)."""
+        return shape(self.aoi)
+
+
+class Scene(BBoxMixin, Base):
+    __tablename__ = "scenes"
+    __table_args__ = (
+        UniqueConstraint("site_id", "sha256", name="uq_scene_site_sha256"),
+        Index("ix_scenes_bbox", "min_lon", "min_lat", "max_lon", "max_lat"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(200))
+    acquired_text: Mapped[str] = mapped_column(String(40))
+    acquired_start: Mapped[date | None] = mapped_column(Date)
+    acquired_end: Mapped[date | None] = mapped_column(Date)
+    acquired_precision: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    driver: Mapped[str] = mapped_column(String(40))
+    crs: Mapped[str] = mapped_column(Text)
+    bounds: Mapped[list[float]] = mapped_column(JSON)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    band_count: Mapped[int] = mapped_column(Integer)
+    band_names: Mapped[list[str]] = mapped_column(JSON)
+    dtype: Mapped[str] = mapped_column(String(20))
+    gsd_m: Mapped[float] = mapped_column(Float)
+    georef_source: Mapped[str] = mapped_column(String(20))
+    credit: Mapped[str] = mapped_column(Text)
+    licence: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    site: Mapped[Site] = relationship(back_populates="scenes")
+
+
+class Chip(Base):
+    """A scene cut to its site's grid and co-registered to the reference scene."""
+
+    __tablename__ = "chips"
+    __table_args__ = (
+        UniqueConstraint("scene_id", "grid_key", "reference_scene_id", name="uq_chip"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scene_id: Mapped[int] = mapped_column(ForeignKey("scenes.id", ondelete="CASCADE"), index=True)
+    grid_key: Mapped[str] = mapped_column(String(64))
+    grid: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reference_scene_id: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text)
+    shift_x_px: Mapped[float] = mapped_column(Float)
+    shift_y_px: Mapped[float] = mapped_column(Float)
+    coreg_status: Mapped[str] = mapped_column(String(40))
+    valid_fraction: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Run(Base):
+    """One analysis: a method applied to two scenes of a site."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(64), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str] = mapped_column(String(40))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    versions: Mapped[dict[str, str]] = mapped_column(JSON)
+    before_scene_id: Mapped[int] = mapped_column(ForeignKey("scenes.id", ondelete="CASCADE"))
+    after_scene_id: Mapped[int] = mapped_column(ForeignKey("scenes.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20))
+    timings_s: Mapped[dict[str, float]] = mapped_column(JSON)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    detections: Mapped[list[Detection]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="Detection.id"
+    )
+
+
+class Detection(BBoxMixin, Base):
+    """One changed object: a polygon with its measured area and change type."""
+
+    __tablename__ = "detections"
+    __table_args__ = (Index("ix_detections_bbox", "min_lon", "min_lat", "max_lon", "max_lat"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    polygon_geojson: Mapped[str] = mapped_column(Text)
+    area_m2: Mapped[float] = mapped_column(Float)
+    area_uncertainty_m2: Mapped[float] = mapped_column(Float)
+    change_type: Mapped[str] = mapped_column(String(40))
+    score: Mapped[float] = mapped_column(Float)
+    centroid_lon: Mapped[float] = mapped_column(Float)
+    centroid_lat: Mapped[float] = mapped_column(Float)
+
+    run: Mapped[Run] = relationship(back_populates="detections")
+
+    @property
+    def polygon(self) -> dict[str, Any]:
+        geom: dict[str, Any] = json.loads(self.polygon_geojson)
+        return geom

@@ -1,0 +1,1 @@
+"""Typer commands: thin wrappers that parse, validate and call one library function."""

@@ -1,0 +1,179 @@
+"""The ``sitewatch`` command. Errors of input become one line on stderr and exit status 2;
+unexpected errors exit 1 (with a traceback under ``-v``)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from sitewatch import __version__
+from sitewatch.cli import scenes, sites
+from sitewatch.cli.common import err, open_store, out, print_json
+from sitewatch.errors import SitewatchError
+
+app = typer.Typer(
+    name="sitewatch", add_completion=False, no_args_is_help=True,
+    pretty_exceptions_enable=False, rich_markup_mode=None,
+    help="Watch industrial and military sites from space: scenes, change, evidence.",
+)
+app.add_typer(sites.app, name="sites")
+app.add_typer(scenes.app, name="scenes")
+_VERBOSE = {"on": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"sitewatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress; "
+                                          "show tracebacks of internal errors.")] = False,
+) -> None:
+    """sitewatch: watchlist -> scenes -> chips -> detections -> evidence."""
+    _VERBOSE["on"] = verbose
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def detect(
+    before: Annotated[Path, typer.Argument(help="Earlier image (GeoTIFF, PNG, JPEG, BMP, ENVI).")],
+    after: Annotated[Path, typer.Argument(help="Later image of the same ground.")],
+    out_path: Annotated[Path, typer.Option("--out", help="Mask GeoTIFF to write.")],
+    method: Annotated[str, typer.Option(help="Detection method.")] = "cva",
+    geojson: Annotated[Path | None, typer.Option(help="Also write change polygons.")] = None,
+    gsd: Annotated[float | None, typer.Option(help="Pixel size in metres of plain images, "
+                                               "to measure areas.")] = None,
+) -> None:
+    """Detect change between two images; write a 0/1/255 uint8 mask of BEFORE's size."""
+    from sitewatch.monitor.pair import detect_files
+
+    if gsd is not None and gsd <= 0:
+        raise SitewatchError(f"--gsd {gsd} must be a positive pixel size in metres")
+    res = detect_files(before, after, out_path, method, geojson, gsd)
+    changed = int((res.result.mask == 1).sum())
+    valid = int((res.result.mask != 255).sum())
+    out.print(f"{len(res.objects)} change object(s), {changed} of {valid} valid pixels changed "
+              f"({100 * changed / max(valid, 1):.1f}%); mask written to {out_path}")
+
+
+@app.command()
+def analyze(
+    site: Annotated[str, typer.Argument(help="Site name.")],
+    before: Annotated[str | None, typer.Option(help="Use the latest scene on or before "
+                                                "this date (default: the earliest).")] = None,
+    after: Annotated[str | None, typer.Option(help="Use the earliest scene on or after "
+                                               "this date (default: the latest).")] = None,
+    method: Annotated[str, typer.Option(help="Detection method.")] = "cva",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+) -> None:
+    """Chip, co-register and compare two scenes of a site; store the run and detections."""
+    from sitewatch.monitor.analysis import analyze_site
+
+    ws, store = open_store()
+    run = analyze_site(store, ws, site, before, after, method)
+    if as_json:
+        print_json({"run_id": run.id, "site": site, "method": run.method,
+                    "before_scene_id": run.before_scene_id, "after_scene_id": run.after_scene_id,
+                    "summary": run.summary, "timings_s": run.timings_s,
+                    "detections": [{"change_type": d.change_type, "area_m2": d.area_m2,
+                                    "area_uncertainty_m2": d.area_uncertainty_m2,
+                                    "score": d.score, "centroid_lon": d.centroid_lon,
+                                    "centroid_lat": d.centroid_lat} for d in run.detections]})
+        return
+    out.print(f"run {run.id}: {len(run.detections)} detection(s), "
+              f"{run.summary['changed_area_m2']:,.0f} m² changed "
+              f"(scenes {run.before_scene_id} -> {run.after_scene_id})")
+    for i, d in enumerate(run.detections[:10], start=1):
+        out.print(f"  #{i} {d.change_type:16s} {d.area_m2:10,.0f} ± {d.area_uncertainty_m2:,.0f} m²"
+                  f"  score {d.score:.2f}  at {d.centroid_lat:.6f}, {d.centroid_lon:.6f}")
+
+
+@app.command()
+def report(
+    site: Annotated[str, typer.Argument(help="Site name.")],
+    out_path: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    run: Annotated[int | None, typer.Option(help="Run id (default: the latest).")] = None,
+) -> None:
+    """Write the site's self-contained HTML evidence report."""
+    from sitewatch.monitor.reporting import write_report
+
+    ws, store = open_store()
+    path = write_report(store, ws, site, out_path, run)
+    out.print(f"report written to {path}")
+
+
+@app.command()
+def export(
+    site: Annotated[str, typer.Argument(help="Site name.")],
+    fmt: Annotated[str, typer.Option("--format", help="geojson, gpkg or kml.")],
+    out_path: Annotated[Path, typer.Option("--out", help="File to write.")],
+    run: Annotated[int | None, typer.Option(help="Run id (default: the latest).")] = None,
+) -> None:
+    """Export the detections of a site's run as GeoJSON, GeoPackage or KML (WGS84)."""
+    from sitewatch.monitor.reporting import export_site
+
+    _, store = open_store()
+    path = export_site(store, site, fmt.lower(), out_path, run)
+    out.print(f"{fmt} written to {path}")
+
+
+@app.command()
+def demo() -> None:
+    """Build a demo workspace from the real sample data, analyse it and write reports."""
+    from sitewatch.config import samples_dir
+    from sitewatch.monitor.demo import run_demo
+
+    samples = samples_dir()
+    ws, store = open_store()
+    for line in run_demo(store, ws, samples):
+        out.print(line)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the command and turn errors into exit statuses."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv if argv is not None else sys.argv[1:], prog_name="sitewatch",
+                     standalone_mode=False)
+    except SitewatchError as exc:
+        err.print(f"sitewatch: error: {exc}", markup=False)
+        return 2
+    except click.exceptions.NoArgsIsHelpError as exc:
+        out.print(exc.ctx.get_help() if exc.ctx else "", markup=False)
+        return 0
+    except click.UsageError as exc:
+        hint = f" (see 'sitewatch {exc.ctx.command_path.partition(' ')[2]} --help')".replace(
+            "  ", " ") if exc.ctx else ""
+        err.print(f"sitewatch: error: {exc.format_message()}{hint}", markup=False)
+        return 2
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.Abort:
+        err.print("sitewatch: aborted", markup=False)
+        return 1
+    except Exception as exc:  # an internal error: say so, with a traceback under -v
+        if _VERBOSE["on"]:
+            raise
+        err.print(f"sitewatch: internal error: {type(exc).__name__}: {exc} "
+                  "(run with -v for the traceback)", markup=False)
+        return 1
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

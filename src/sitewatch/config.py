@@ -1,0 +1,86 @@
+"""Settings read from the environment: where the workspace, the catalog and the samples are.
+
+- ``SITEWATCH_HOME``: the workspace directory (catalog, chips, reports).
+  Defaults to ``~/.local/share/sitewatch`` (``$XDG_DATA_HOME/sitewatch``).
+- ``SITEWATCH_DB``: SQLAlchemy URL of the catalog; defaults to
+  ``sqlite:///$SITEWATCH_HOME/catalog.sqlite``.
+- ``SITEWATCH_SAMPLES``: the shared sample data; defaults to ``../shared/data``
+  relative to the current directory or to the source checkout, when it exists.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sitewatch.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The directories of one workspace and its catalog URL."""
+
+    home: Path
+    db_url: str
+
+    @property
+    def chips_dir(self) -> Path:
+        return self.home / "chips"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    def ensure(self) -> Workspace:
+        """Create the workspace directories; raise ConfigError if that is impossible."""
+        try:
+            for d in (self.home, self.chips_dir, self.reports_dir):
+                d.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the workspace {self.home}: {exc.strerror}; "
+                "set SITEWATCH_HOME to a writable directory"
+            ) from exc
+        return self
+
+
+def default_home() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "sitewatch"
+
+
+def workspace() -> Workspace:
+    """The workspace named by the environment (not created until ``ensure``)."""
+    home_env = os.environ.get("SITEWATCH_HOME")
+    home = Path(home_env).expanduser().resolve() if home_env else default_home()
+    db_url = os.environ.get("SITEWATCH_DB") or f"sqlite:///{home / 'catalog.sqlite'}"
+    return Workspace(home=home, db_url=db_url)
+
+
+def find_samples() -> Path | None:
+    """The shared sample data directory, or None when absent."""
+    env = os.environ.get("SITEWATCH_SAMPLES")
+    candidates = (
+        [Path(env).expanduser()]
+        if env
+        else [Path.cwd() / ".." / "shared" / "data",
+              Path(__file__).resolve().parents[3] / ".." / "shared" / "data"]
+    )
+    for cand in candidates:
+        if cand.is_dir():
+            return cand.resolve()
+    return None
+
+
+def samples_dir() -> Path:
+    """The shared sample data directory; ConfigError saying what to set when absent."""
+    found = find_samples()
+    if found is None:
+        where = os.environ.get("SITEWATCH_SAMPLES") or "../shared/data"
+        raise ConfigError(
+            f"sample data not found at {where}: set SITEWATCH_SAMPLES to the folder "
+            "that holds levir-cd/ and puerto-rico-maria/"
+        )
+    return found

@@ -1,0 +1,180 @@
+"""Classical change detection: change-vector analysis (CVA) on radiometrically
+normalised chips with an automatic (Otsu) threshold, plus spectral rules for
+vegetation loss and bare/built-up gain where red and near-infrared bands exist.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+from skimage.filters import threshold_otsu
+
+from sitewatch.detect.indices import ndbi, ndvi
+from sitewatch.errors import InputValueError
+
+NODATA = 255
+#: change-type codes of the per-pixel type raster
+CHANGE_TYPES = {1: "change", 2: "vegetation_loss", 3: "built_up_gain"}
+
+
+@dataclass(frozen=True)
+class CvaParams:
+    """Parameters of the classical detector (stored with every run).
+
+    smooth_sigma_px: Gaussian smoothing before differencing (pixels).
+    min_threshold: floor of the Otsu threshold, in standard deviations of change.
+    ndvi_drop: NDVI decrease that counts as vegetation loss.
+    mmu_m2: minimum mapping unit in m2 (``mmu_px`` when the pixel size is unknown).
+    """
+
+    smooth_sigma_px: float = 2.0
+    min_threshold: float = 0.75
+    invariant_quantile: float = 0.5
+    ndvi_drop: float = 0.15
+    mmu_m2: float = 50.0
+    mmu_px: int = 20
+    opening_px: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 < self.invariant_quantile <= 1:
+            raise InputValueError("invariant_quantile must lie in (0, 1]")
+        if self.smooth_sigma_px < 0 or self.min_threshold < 0 or self.mmu_m2 < 0:
+            raise InputValueError("CVA parameters must not be negative")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ChangeResult:
+    """Output of a detector on one pair, all arrays of shape (h, w).
+
+    mask: uint8, 0 unchanged, 1 changed, 255 no data.
+    change_type: uint8 codes of CHANGE_TYPES (0 = none).
+    magnitude: float32 change magnitude (standard deviations), NaN where no data.
+    """
+
+    mask: np.ndarray
+    change_type: np.ndarray
+    magnitude: np.ndarray
+    threshold: float
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+def _standardise(x: np.ndarray, valid: np.ndarray) -> tuple[float, float]:
+    v = x[valid]
+    sd = float(v.std())
+    return float(v.mean()), sd if sd > 0 else 1.0
+
+
+def normalise_pair(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
+                   invariant_quantile: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Relative radiometric normalisation; returns both stacks as z-scores of ``before``.
+
+    Each band of ``after`` is matched to ``before`` by a linear fit over pseudo-invariant
+    pixels (those whose first-pass change magnitude is below ``invariant_quantile``),
+    which removes gain/offset differences of illumination, season and sensor.
+    Inputs are (bands, h, w) float32; outputs too.
+    """
+    zb = np.empty_like(before, dtype=np.float32)
+    za = np.empty_like(after, dtype=np.float32)
+    for i in range(before.shape[0]):
+        mb, sb = _standardise(before[i], valid)
+        ma, sa = _standardise(after[i], valid)
+        zb[i] = (before[i] - mb) / sb
+        za[i] = (after[i] - ma) / sa
+    first = np.sqrt(((za - zb) ** 2).mean(axis=0))
+    cut = np.quantile(first[valid], invariant_quantile)
+    pif = valid & (first <= cut)
+    if pif.sum() >= 10:
+        for i in range(before.shape[0]):
+            x, y = za[i][pif], zb[i][pif]
+            slope, intercept = np.polyfit(x, y, 1)
+            za[i] = (slope * za[i] + intercept).astype(np.float32)
+    return zb, za
+
+
+def _smooth(stack: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
+    if sigma <= 0:
+        return stack
+    out = np.empty_like(stack)
+    w = ndimage.gaussian_filter(valid.astype(np.float32), sigma)
+    for i, b in enumerate(stack):
+        s = ndimage.gaussian_filter(np.where(valid, b, 0).astype(np.float32), sigma)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[i] = s / w
+    return out
+
+
+def clean_mask(mask: np.ndarray, min_px: int, opening_px: int = 1) -> np.ndarray:
+    """Morphological clean-up: opening, closing, hole filling, then drop objects
+    smaller than ``min_px`` pixels. Boolean (h, w) in and out."""
+    st = ndimage.generate_binary_structure(2, 1)
+    out = mask
+    if opening_px > 0:
+        out = ndimage.binary_opening(out, structure=st, iterations=opening_px)
+        out = ndimage.binary_closing(out, structure=st, iterations=opening_px)
+    out = ndimage.binary_fill_holes(out)
+    labels, n = ndimage.label(out, structure=st)
+    if n == 0:
+        return out
+    sizes = np.bincount(labels.ravel())
+    keep = sizes >= min_px
+    keep[0] = False
+    return keep[labels]
+
+
+def cva_change(before: np.ndarray, after: np.ndarray, band_names: Sequence[str],
+               gsd_m: float | None = None, params: CvaParams | None = None) -> ChangeResult:
+    """Detect change between two co-registered stacks.
+
+    before, after: (bands, h, w) float32 on the same grid, NaN where there is no data.
+    band_names: harmonised names of the bands ("red", "nir", ...).
+    gsd_m: pixel size in metres (for the minimum mapping unit), None if unknown.
+    """
+    p = params or CvaParams()
+    if before.shape != after.shape:
+        raise InputValueError(f"stacks differ in shape: {before.shape} vs {after.shape}")
+    valid = np.isfinite(before).all(axis=0) & np.isfinite(after).all(axis=0)
+    if valid.sum() < 64:
+        raise InputValueError("fewer than 64 pixels have data in both images: nothing to compare")
+    zb, za = normalise_pair(before, after, valid, p.invariant_quantile)
+    zb, za = _smooth(zb, valid, p.smooth_sigma_px), _smooth(za, valid, p.smooth_sigma_px)
+    magnitude = np.sqrt(((za - zb) ** 2).mean(axis=0)).astype(np.float32)
+    magnitude[~valid] = np.nan
+    otsu = float(threshold_otsu(magnitude[valid]))
+    threshold = max(otsu, p.min_threshold)
+    changed = valid & (magnitude > threshold)
+
+    ctype = np.zeros(valid.shape, dtype=np.uint8)
+    ctype[changed] = 1
+    nb, na = ndvi(before, band_names), ndvi(after, band_names)
+    if nb is not None and na is not None:
+        veg_loss = valid & (nb - na > p.ndvi_drop) & (nb > 0.3)
+        bb, ba = ndbi(before, band_names), ndbi(after, band_names)
+        if bb is not None and ba is not None:
+            built = valid & (ba - bb > 0.1) & (na < 0.2)
+        else:  # bare or built ground appears: vegetation gone and brighter surface
+            built = valid & (na < 0.15) & (nb - na > p.ndvi_drop)
+            veg_loss &= ~built
+        ctype[veg_loss] = 2
+        ctype[built] = 3
+    mmu_px = p.mmu_px if gsd_m is None else max(4, math.ceil(p.mmu_m2 / (gsd_m * gsd_m)))
+    keep = clean_mask(ctype > 0, mmu_px, p.opening_px) & valid
+    # pixels filled by the clean-up take the type of their nearest typed pixel
+    if (keep & (ctype == 0)).any():
+        idx = ndimage.distance_transform_edt(ctype == 0, return_distances=False,
+                                             return_indices=True)
+        ctype = ctype[tuple(idx)]
+    ctype[~keep] = 0
+    mask = keep.astype(np.uint8)
+    mask[~valid] = NODATA
+    params_out = p.to_dict() | {"otsu_threshold": otsu, "threshold": threshold,
+                                "mmu_px_applied": mmu_px}
+    return ChangeResult(mask=mask, change_type=ctype, magnitude=magnitude,
+                        threshold=threshold, parameters=params_out)

@@ -1,0 +1,52 @@
+"""Registry of change-detection methods: name -> pure function of arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from sitewatch.detect.classical import ChangeResult, CvaParams, cva_change
+from sitewatch.errors import InputValueError
+
+Method = Callable[[np.ndarray, np.ndarray, Sequence[str], float | None, dict[str, Any]],
+                  ChangeResult]
+DEFAULT_METHOD = "cva"
+
+
+def _cva(before: np.ndarray, after: np.ndarray, names: Sequence[str], gsd_m: float | None,
+         params: dict[str, Any]) -> ChangeResult:
+    try:
+        p = CvaParams(**params)
+    except TypeError as exc:
+        raise InputValueError(f"unknown parameter for method 'cva': {exc}") from exc
+    return cva_change(before, after, names, gsd_m, p)
+
+
+METHODS: dict[str, Method] = {"cva": _cva}
+
+
+def get_method(name: str) -> Method:
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise InputValueError(
+            f"unknown method {name!r}: choose one of {', '.join(sorted(METHODS))}"
+        ) from None
+
+
+def common_bands(a: Sequence[str], b: Sequence[str]) -> tuple[list[int], list[int], list[str]]:
+    """Indices into ``a`` and ``b`` of the bands both have, and their names.
+
+    Bands are matched by name; when no names match but the counts do, by position.
+    """
+    shared = [n for n in a if n in b and n != "alpha"]
+    if shared:
+        return [list(a).index(n) for n in shared], [list(b).index(n) for n in shared], shared
+    if len(a) == len(b):
+        return list(range(len(a))), list(range(len(b))), list(a)
+    raise InputValueError(
+        f"the images share no band: {', '.join(a)} vs {', '.join(b)}; "
+        "name the bands with --bands when importing"
+    )

@@ -1,0 +1,1 @@
+"""Evidence: annotated figures, HTML reports and GIS exports."""

@@ -1,0 +1,135 @@
+"""The self-contained HTML evidence report of one site (images inline, no network)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sitewatch import __version__
+from sitewatch.catalog import Chip, Run, Scene, Site
+from sitewatch.dates import ObsDate
+
+
+def esc(value: Any) -> str:
+    """Escape anything for HTML text and attributes."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+@dataclass(frozen=True)
+class ReportData:
+    site: Site
+    run: Run
+    before: Scene
+    after: Scene
+    chips: Sequence[Chip]
+    figure_png: bytes
+    aoi_area_m2: float
+    centroid_lon_lat: tuple[float, float]
+
+
+def when(scene: Scene) -> str:
+    return ObsDate.parse(scene.acquired_text).describe()
+
+
+def _rows(pairs: Sequence[tuple[str, Any]]) -> str:
+    return "\n".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in pairs)
+
+
+def _scene_rows(role: str, s: Scene) -> list[tuple[str, Any]]:
+    return [
+        (f"{role}: provider", s.provider), (f"{role}: acquired", when(s)),
+        (f"{role}: credit", s.credit), (f"{role}: licence", s.licence or "not stated"),
+        (f"{role}: file", s.path), (f"{role}: sha256", s.sha256),
+        (f"{role}: size, bands", f"{s.width} x {s.height} px, {', '.join(s.band_names)}"),
+        (f"{role}: CRS, pixel", f"{s.crs}, {s.gsd_m:.2f} m"),
+        (f"{role}: georeference", "stated by the analyst (--bounds)"
+         if s.georef_source == "user" else "from the file"),
+        (f"{role}: notes", s.notes or ""),
+    ]
+
+
+def summary_sentence(d: ReportData) -> str:
+    dets = d.run.detections
+    if not dets:
+        return (f"No change above the detector's threshold between {when(d.before)} and "
+                f"{when(d.after)}.")
+    total = sum(x.area_m2 for x in dets)
+    unc = sum(x.area_uncertainty_m2 ** 2 for x in dets) ** 0.5
+    big = dets[0]
+    return (f"{len(dets)} changed area(s) between {when(d.before)} and {when(d.after)}, "
+            f"{total:,.0f} m² in all (± {unc:,.0f} m²). The largest (#1, {big.change_type}) "
+            f"measures {big.area_m2:,.0f} ± {big.area_uncertainty_m2:,.0f} m², "
+            f"{100 * total / max(d.aoi_area_m2, 1):.1f}% of the site's "
+            f"{d.aoi_area_m2:,.0f} m² AOI holds change.")
+
+
+def render_html(d: ReportData) -> str:
+    """The report as one HTML string; every value that came from a user is escaped."""
+    s, r = d.site, d.run
+    img = base64.b64encode(d.figure_png).decode("ascii")
+    facts = _rows([
+        ("Name", s.name), ("Aliases", ", ".join(s.aliases or []) or "none"),
+        ("Kind", s.kind or "not stated"), ("Country", s.country or "not stated"),
+        ("Centre (lon, lat)", f"{d.centroid_lon_lat[0]:.6f}, {d.centroid_lon_lat[1]:.6f}"),
+        ("AOI area", f"{d.aoi_area_m2:,.0f} m²"), ("Notes", s.notes or ""),
+    ])
+    det_rows = "\n".join(
+        f"<tr><td>{i}</td><td>{esc(x.change_type)}</td>"
+        f"<td class=num>{x.area_m2:,.0f} ± {x.area_uncertainty_m2:,.0f}</td>"
+        f"<td class=num>{x.score:.2f}</td>"
+        f"<td class=num>{x.centroid_lat:.6f}, {x.centroid_lon:.6f}</td></tr>"
+        for i, x in enumerate(r.detections, start=1)
+    ) or "<tr><td colspan=5>No detections.</td></tr>"
+    chip_rows = _rows([
+        (f"scene {c.scene_id} chip", f"shift dy={c.shift_y_px:+.2f} px, dx={c.shift_x_px:+.2f} px"
+         f" ({c.coreg_status}); covers {c.valid_fraction:.0%} of the AOI; {c.path}")
+        for c in d.chips
+    ])
+    run_rows = _rows([
+        ("Run", f"#{r.id} ({r.status}), finished {r.finished_at}"),
+        ("Method", r.method), ("Run key", r.run_key),
+        ("Timings (s)", json.dumps(r.timings_s)),
+        ("Software", ", ".join(f"{k} {v}" for k, v in sorted(r.versions.items()))),
+    ])
+    params = esc(json.dumps(r.parameters, indent=2, sort_keys=True))
+    credits = "; ".join(sorted({d.before.credit, d.after.credit}))
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<title>sitewatch evidence: {esc(s.name)}</title>
+<style>
+body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#111}}
+table{{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}}
+th,td{{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}}
+th{{background:#f3f3f3}} td.num{{text-align:right;font-variant-numeric:tabular-nums}}
+img{{max-width:100%;border:1px solid #ccc}} pre{{background:#f7f7f7;padding:.5em;overflow:auto}}
+.credit{{font-size:.85em;color:#444}} td{{word-break:break-all}}
+</style></head><body>
+<h1>{esc(s.name)}</h1>
+<p>{esc(summary_sentence(d))}</p>
+<h2>Site</h2><table>{facts}</table>
+<h2>Before and after</h2>
+<figure><img alt="Before/after figure of {esc(s.name)}" src="data:image/png;base64,{img}">
+<figcaption class="credit">Before: {esc(when(d.before))}. After: {esc(when(d.after))}.
+Imagery: {esc(credits)}.</figcaption></figure>
+<h2>Detections</h2>
+<table><tr><th>#</th><th>Change type</th><th>Area (m²)</th><th>Score</th>
+<th>Centroid (lat, lon)</th></tr>
+{det_rows}</table>
+<p class="credit">Areas are geodesic, measured on the WGS84 ellipsoid; the uncertainty is that
+of a one-pixel error along each outline (perimeter x pixel size).</p>
+<h2>Provenance</h2>
+<table>{_rows(_scene_rows("Before", d.before) + _scene_rows("After", d.after))}</table>
+<table>{chip_rows}</table>
+<table>{run_rows}</table>
+<details><summary>Parameters</summary><pre>{params}</pre></details>
+<p class="credit">Generated {esc(generated)} by sitewatch {esc(__version__)}.
+Imagery credits: {esc(credits)}.</p>
+</body></html>
+"""

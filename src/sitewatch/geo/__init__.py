@@ -1,0 +1,1 @@
+"""Geometry: AOIs, per-site grids, co-registration and areas in metres."""

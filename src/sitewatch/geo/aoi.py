@@ -1,0 +1,115 @@
+"""Areas of interest in WGS84 (lon, lat), built from a point and radius or from GeoJSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pyproj import CRS, Transformer
+from shapely import Point
+from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import transform
+
+from sitewatch.errors import GeometryError, InputFileError, InputValueError
+
+MAX_RADIUS_M = 200_000.0
+
+
+def check_lon_lat(lon: float, lat: float, what: str = "point") -> None:
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        raise InputValueError(
+            f"{what} lon={lon}, lat={lat} is outside lon/lat range "
+            "(lon -180..180, lat -90..90): give degrees in WGS84, lon first"
+        )
+
+
+def check_bounds(west: float, south: float, east: float, north: float, geographic: bool) -> None:
+    """Bounds must be W < E and S < N, and inside lon/lat range when geographic."""
+    if not (west < east and south < north):
+        raise InputValueError(
+            f"bounds W={west} S={south} E={east} N={north} are not W < E and S < N: "
+            "give them in the order W S E N"
+        )
+    if geographic:
+        check_lon_lat(west, south, "bounds corner")
+        check_lon_lat(east, north, "bounds corner")
+
+
+def utm_crs(lon: float, lat: float) -> CRS:
+    """The WGS84 UTM zone CRS that contains the point (Norway/Svalbard exceptions ignored)."""
+    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
+    return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def to_crs(geom: BaseGeometry, src: CRS | str, dst: CRS | str) -> BaseGeometry:
+    tf = Transformer.from_crs(src, dst, always_xy=True)
+    return transform(tf.transform, geom)
+
+
+def aoi_from_point(lon: float, lat: float, radius_m: float) -> BaseGeometry:
+    """A circle of ``radius_m`` metres around (lon, lat), as a WGS84 polygon."""
+    check_lon_lat(lon, lat)
+    if not 0 < radius_m <= MAX_RADIUS_M:
+        raise InputValueError(
+            f"radius {radius_m} m is out of range: give a radius between 1 and {MAX_RADIUS_M:.0f} m"
+        )
+    local = CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
+    circle = Point(0.0, 0.0).buffer(radius_m, quad_segs=16)
+    return to_crs(circle, local, "EPSG:4326")
+
+
+def _geometry_of(doc: dict[str, Any], path: Path) -> dict[str, Any]:
+    kind = doc.get("type")
+    if kind == "FeatureCollection":
+        feats = doc.get("features") or []
+        if len(feats) != 1:
+            raise InputValueError(
+                f"{path} holds {len(feats)} features: give a file with exactly one polygon"
+            )
+        return _geometry_of(feats[0], path)
+    if kind == "Feature":
+        geom = doc.get("geometry")
+        if not isinstance(geom, dict):
+            raise InputValueError(f"{path}: the feature has no geometry")
+        return geom
+    return doc
+
+
+def aoi_from_geojson(path: Path) -> BaseGeometry:
+    """Read one Polygon/MultiPolygon (bare, Feature or one-feature collection) in lon/lat."""
+    if not path.is_file():
+        raise InputFileError(f"GeoJSON file {path} does not exist: check the path")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputFileError(f"{path} is not valid GeoJSON ({exc}): give a GeoJSON polygon") from exc
+    if not isinstance(doc, dict):
+        raise InputFileError(f"{path} is not a GeoJSON object: give a GeoJSON polygon")
+    geom_doc = _geometry_of(doc, path)
+    if geom_doc.get("type") not in {"Polygon", "MultiPolygon"}:
+        raise InputValueError(
+            f"{path} holds a {geom_doc.get('type')!r}: an AOI must be a Polygon or MultiPolygon"
+        )
+    try:
+        geom = shape(geom_doc)
+    except (ValueError, TypeError, IndexError, AttributeError) as exc:
+        raise InputValueError(f"{path}: malformed polygon coordinates ({exc})") from exc
+    return check_aoi(geom, str(path))
+
+
+def check_aoi(geom: BaseGeometry, what: str) -> BaseGeometry:
+    if geom.is_empty or geom.area <= 0:
+        raise GeometryError(f"{what}: the polygon is empty")
+    w, s, e, n = geom.bounds
+    check_bounds(w, s, e, n, geographic=True)
+    if not geom.is_valid:
+        raise GeometryError(
+            f"{what}: the polygon is invalid (self-intersecting?): fix it in a GIS and retry"
+        )
+    return geom
+
+
+def geometry_json(geom: BaseGeometry) -> str:
+    return json.dumps(mapping(geom))

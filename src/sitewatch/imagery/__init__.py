@@ -1,0 +1,1 @@
+"""Imagery sources. ``local``: files on disk (GeoTIFF/COG, PNG/JPEG/BMP, ENVI)."""

@@ -1,0 +1,263 @@
+"""Local image files: validate, georeference, hash, and read onto a grid.
+
+Every read goes through rasterio (GDAL); plain images (PNG/JPEG/BMP without a
+georeference) get theirs from bounds stated by the user. Files are opened per call,
+never shared across threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.enums import ColorInterp, Resampling
+from rasterio.errors import NotGeoreferencedWarning, RasterioError, RasterioIOError
+from rasterio.transform import from_bounds
+from rasterio.vrt import WarpedVRT
+from rasterio.windows import Window
+
+from sitewatch.errors import InputFileError, InputValueError
+from sitewatch.geo.aoi import check_bounds
+from sitewatch.geo.grid import Grid
+
+#: Largest image accepted, in decoded bytes (a declared size beyond this is an image bomb).
+MAX_DECODED_BYTES = 4 * 1024**3
+_CI_NAMES = {ColorInterp.red: "red", ColorInterp.green: "green", ColorInterp.blue: "blue",
+             ColorInterp.gray: "gray", ColorInterp.alpha: "alpha"}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What sitewatch knows of an image file. ``crs``/``transform`` are None for plain images."""
+
+    path: Path
+    driver: str
+    width: int
+    height: int
+    count: int
+    dtype: str
+    crs: str | None
+    transform: Affine | None
+    nodata: float | None
+    band_names: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def georeferenced(self) -> bool:
+        return self.crs is not None and self.transform is not None
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(west, south, east, north) in ``crs`` units."""
+        if self.transform is None:
+            raise InputValueError(f"{self.path} has no georeference")
+        t = self.transform
+        xs = (t.c, t.c + t.a * self.width)
+        ys = (t.f, t.f + t.e * self.height)
+        return (min(xs), min(ys), max(xs), max(ys))
+
+    @property
+    def gsd_m(self) -> float:
+        """Pixel size in metres (geometric mean of x and y; lon/lat converted at the centre)."""
+        if self.transform is None or self.crs is None:
+            raise InputValueError(f"{self.path} has no georeference: pixel size unknown")
+        crs = CRS.from_user_input(self.crs)
+        xres, yres = abs(self.transform.a), abs(self.transform.e)
+        if crs.is_geographic:
+            lat = math.radians((self.bounds[1] + self.bounds[3]) / 2)
+            xres *= 111_320.0 * math.cos(lat)
+            yres *= 110_574.0
+        else:
+            unit = crs.linear_units_factor[1] if crs.linear_units_factor else 1.0
+            xres, yres = xres * unit, yres * unit
+        return math.sqrt(xres * yres)
+
+    @property
+    def rgb_alpha_band(self) -> int | None:
+        """1-based index of an alpha band, if any."""
+        return self.band_names.index("alpha") + 1 if "alpha" in self.band_names else None
+
+    def with_georeference(self, bounds: tuple[float, float, float, float], crs: str) -> ImageInfo:
+        """Attach user-stated bounds (W S E N in ``crs``) to a plain image."""
+        if self.georeferenced:
+            raise InputValueError(
+                f"{self.path} is already georeferenced ({self.crs}): drop --bounds/--crs"
+            )
+        try:
+            crs_obj = CRS.from_user_input(crs)
+        except (RasterioError, ValueError) as exc:
+            raise InputValueError(f"CRS {crs!r} is not known: give e.g. EPSG:4326") from exc
+        check_bounds(*bounds, geographic=crs_obj.is_geographic)
+        tf = from_bounds(*bounds, width=self.width, height=self.height)
+        return ImageInfo(self.path, self.driver, self.width, self.height, self.count, self.dtype,
+                         crs_obj.to_string(), tf, self.nodata, self.band_names)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+_WAVE = re.compile(r"(\d+(?:\.\d+)?)\s*(micrometers|micrometres|microns|um|µm|nm)", re.I)
+#: (lowest, highest) centre wavelength in micrometres -> harmonised band name
+_BANDS_UM = [(0.40, 0.45, "coastal"), (0.45, 0.52, "blue"), (0.52, 0.60, "green"),
+             (0.62, 0.69, "red"), (0.69, 0.76, "rededge"), (0.76, 0.95, "nir"),
+             (1.50, 1.80, "swir16"), (2.00, 2.40, "swir22"), (8.0, 14.0, "thermal")]
+_S2 = {"b01": "coastal", "b02": "blue", "b03": "green", "b04": "red", "b08": "nir",
+       "b8a": "nir08", "b11": "swir16", "b12": "swir22"}
+KNOWN_BANDS = {"red", "green", "blue", "nir", "swir16", "swir22", "coastal", "rededge",
+               "thermal", "gray", "pan", "alpha"}
+
+
+def band_name_from_text(text: str) -> str | None:
+    """Harmonised band name from a band description ("B04", "red", "... (0.66 micrometers)")."""
+    t = text.strip().lower()
+    if t in KNOWN_BANDS:
+        return t
+    if t in _S2:
+        return _S2[t]
+    m = _WAVE.search(t)
+    if m:
+        um = float(m.group(1)) / (1000.0 if m.group(2).lower() == "nm" else 1.0)
+        for lo, hi, name in _BANDS_UM:
+            if lo <= um < hi:
+                return name
+    return None
+
+
+def _band_names(ds: rasterio.io.DatasetReader, given: list[str] | None) -> tuple[str, ...]:
+    if given:
+        if len(given) != ds.count:
+            raise InputValueError(
+                f"{ds.name}: --bands names {len(given)} bands but the file has {ds.count}"
+            )
+        return tuple(given)
+    names = []
+    for i, ci in enumerate(ds.colorinterp, start=1):
+        from_desc = band_name_from_text(ds.descriptions[i - 1] or "")
+        names.append(from_desc or _CI_NAMES.get(ci, f"b{i}"))
+    if len(set(names)) != len(names):  # never let two bands share a name
+        names = [f"b{i}" for i in range(1, ds.count + 1)]
+    return tuple(names)
+
+
+def inspect_image(path: Path | str, band_names: list[str] | None = None,
+                  max_bytes: int = MAX_DECODED_BYTES) -> ImageInfo:
+    """Open and check an image file; raise InputFileError naming the problem.
+
+    Checks: exists, not empty, recognised raster, decoded size within ``max_bytes``
+    (image bombs), and readable to its last row (truncation).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(f"image {p} does not exist: check the path")
+    if p.is_dir():
+        raise InputFileError(f"{p} is a directory: give an image file")
+    if p.stat().st_size == 0:
+        raise InputFileError(f"image {p} is empty (0 bytes): re-download or re-export it")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(p) as ds:
+                itemsize = np.dtype(ds.dtypes[0]).itemsize
+                decoded = ds.width * ds.height * ds.count * itemsize
+                if decoded > max_bytes:
+                    raise InputFileError(
+                        f"image {p} declares {ds.width} x {ds.height} x {ds.count} "
+                        f"({decoded / 1024**3:.1f} GiB decoded), over the "
+                        f"{max_bytes / 1024**3:.1f} GiB limit: crop it first (gdal_translate -srcwin)"
+                    )
+                _check_complete(p, ds)
+                georef = ds.crs is not None and not ds.transform.is_identity
+                return ImageInfo(
+                    path=p.resolve(), driver=ds.driver, width=ds.width, height=ds.height,
+                    count=ds.count, dtype=ds.dtypes[0],
+                    crs=ds.crs.to_string() if georef else None,
+                    transform=ds.transform if georef else None,
+                    nodata=ds.nodata, band_names=_band_names(ds, band_names),
+                )
+    except RasterioIOError as exc:
+        raise InputFileError(
+            f"{p} is not a readable image ({str(exc).splitlines()[0][:160]}): "
+            "give a GeoTIFF/COG, PNG, JPEG, BMP or ENVI file"
+        ) from exc
+
+
+def _check_complete(p: Path, ds: rasterio.io.DatasetReader) -> None:
+    """Read the last row of every band: a truncated file fails here, not mid-analysis."""
+    try:
+        ds.read(window=Window(0, ds.height - 1, ds.width, 1))
+    except RasterioError as exc:
+        raise InputFileError(
+            f"image {p} is truncated or corrupt (cannot read its last row): re-download it"
+        ) from exc
+    if ds.driver == "ENVI":
+        need = ds.width * ds.height * ds.count * np.dtype(ds.dtypes[0]).itemsize
+        if p.stat().st_size < need:
+            raise InputFileError(
+                f"ENVI image {p} holds {p.stat().st_size} bytes but its header needs {need}: "
+                "the file is truncated"
+            )
+
+
+def read_onto_grid(info: ImageInfo, grid: Grid, shift_px: tuple[float, float] = (0.0, 0.0),
+                   resampling: Resampling = Resampling.bilinear) -> np.ndarray:
+    """Warp an image onto ``grid``: (bands, h, w) float32, NaN where there is no data.
+
+    ``shift_px`` = (dy, dx) moves the content by that many grid pixels (co-registration).
+    """
+    dy, dx = shift_px
+    dst_tf = grid.transform * Affine.translation(-dx, -dy)
+    return read_onto(info, grid.crs, dst_tf, grid.width, grid.height, resampling)
+
+
+def read_onto(info: ImageInfo, crs: str, transform: Affine, width: int, height: int,
+              resampling: Resampling = Resampling.bilinear) -> np.ndarray:
+    """Warp an image onto any target raster: (bands, height, width) float32, NaN = no data.
+
+    Only the part of the image under the target is read. Alpha bands become the mask.
+    """
+    if not info.georeferenced:
+        raise InputValueError(f"{info.path} has no georeference: give --bounds and --crs")
+    alpha = info.rgb_alpha_band
+    bands = [i for i in range(1, info.count + 1) if i != alpha]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(info.path) as src, WarpedVRT(
+            src, src_crs=info.crs, src_transform=info.transform, crs=crs,
+            transform=transform, width=width, height=height,
+            resampling=resampling, add_alpha=True,
+        ) as vrt:
+            data = vrt.read(bands).astype(np.float32, copy=False)
+            inside = vrt.read(vrt.count) > 0
+            if alpha is not None:
+                inside &= vrt.read(alpha) > 0
+    data[:, ~inside] = np.nan
+    if info.nodata is not None and not np.isnan(info.nodata):
+        data[:, (data == info.nodata).all(axis=0)] = np.nan
+    return data
+
+
+def read_plain(info: ImageInfo) -> np.ndarray:
+    """Read a whole image as (bands, h, w) float32 with NaN nodata (alpha and nodata masked)."""
+    alpha = info.rgb_alpha_band
+    bands = [i for i in range(1, info.count + 1) if i != alpha]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(info.path) as src:
+            data = src.read(bands).astype(np.float32, copy=False)
+            if alpha is not None:
+                data[:, src.read(alpha) == 0] = np.nan
+    if info.nodata is not None and not np.isnan(info.nodata):
+        data[:, (data == info.nodata).all(axis=0)] = np.nan
+    return data

@@ -1,0 +1,68 @@
+"""Raster writers. Every file is written to a temporary name and renamed into place,
+so a crash never leaves a half-written raster where a finished one is expected."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+from affine import Affine
+
+from sitewatch.errors import InputFileError
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputFileError(f"cannot create folder {path.parent}: {exc.strerror}") from exc
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_cog(path: Path, data: np.ndarray, crs: str, transform: Affine,
+              nodata: float | None = np.nan) -> Path:
+    """Write (bands, h, w) data as a Cloud-Optimised GeoTIFF (deflate)."""
+    arr = data if data.ndim == 3 else data[None]
+    profile = {
+        "driver": "GTiff", "width": arr.shape[2], "height": arr.shape[1], "count": arr.shape[0],
+        "dtype": str(arr.dtype), "crs": crs, "transform": transform, "nodata": nodata,
+    }
+    with atomic_path(path) as tmp:
+        # the COG driver only copies: write a plain GTiff in memory, then copy it as a COG
+        with rasterio.MemoryFile() as mem:
+            with mem.open(**profile) as ds:
+                ds.write(arr)
+            with mem.open() as src:
+                rasterio.shutil.copy(src, tmp, driver="COG", compress="DEFLATE",
+                                     predictor="YES")
+    return path
+
+
+def write_mask(path: Path, mask: np.ndarray, crs: str | None = None,
+               transform: Affine | None = None) -> Path:
+    """The contract's change mask: single-band uint8 GeoTIFF, 0 unchanged, 1 changed,
+    255 no data (declared nodata), georeferenced when ``crs``/``transform`` are given."""
+    profile = {"driver": "GTiff", "width": mask.shape[1], "height": mask.shape[0], "count": 1,
+               "dtype": "uint8", "nodata": 255, "compress": "DEFLATE"}
+    if crs is not None and transform is not None:
+        profile |= {"crs": crs, "transform": transform}
+    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as ds:
+        ds.write(mask.astype(np.uint8), 1)
+    return path

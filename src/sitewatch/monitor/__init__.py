@@ -1,0 +1,1 @@
+"""Workflows over the other layers: watchlist, chips, analyses, demo."""

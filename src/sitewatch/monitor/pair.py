@@ -1,0 +1,68 @@
+"""``sitewatch detect``: change between any two image files of the same ground."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sitewatch.detect.classical import ChangeResult
+from sitewatch.detect.methods import DEFAULT_METHOD, common_bands, get_method
+from sitewatch.detect.objects import ChangeObject, extract_objects
+from sitewatch.errors import GeometryError, InputValueError
+from sitewatch.imagery.local import inspect_image, read_onto, read_plain
+from sitewatch.imagery.write import atomic_path, write_mask
+
+
+@dataclass
+class PairResult:
+    result: ChangeResult
+    objects: list[ChangeObject]
+    georeferenced: bool
+
+
+def detect_files(before: Path, after: Path, out: Path, method: str = DEFAULT_METHOD,
+                 geojson: Path | None = None, gsd_m: float | None = None,
+                 params: dict[str, Any] | None = None) -> PairResult:
+    """Detect change from ``before`` to ``after`` and write the contract's mask to ``out``.
+
+    Georeferenced inputs are aligned on BEFORE's grid; plain images must have the same size.
+    ``gsd_m`` gives the pixel size of plain images so that areas can be measured.
+    """
+    run = get_method(method)
+    a_info, b_info = inspect_image(before), inspect_image(after)
+    a = read_plain(a_info)
+    if a_info.georeferenced and b_info.georeferenced:
+        assert a_info.crs is not None and a_info.transform is not None
+        b = read_onto(b_info, a_info.crs, a_info.transform, a_info.width, a_info.height)
+        if np.isfinite(b).all(axis=0).mean() < 0.01:
+            raise GeometryError(
+                f"{after} does not overlap {before}: give two images of the same ground"
+            )
+    else:
+        if (a_info.width, a_info.height) != (b_info.width, b_info.height):
+            raise InputValueError(
+                f"{before} is {a_info.width}x{a_info.height} px and {after} is "
+                f"{b_info.width}x{b_info.height} px, and they are not both georeferenced: "
+                "give images of the same size or georeferenced images"
+            )
+        b = read_plain(b_info)
+    ia, ib, names = common_bands(a_info.band_names, b_info.band_names)
+    georef = a_info.georeferenced
+    pixel = gsd_m if gsd_m is not None else (a_info.gsd_m if georef else None)
+    result = run(a[ia], b[ib], names, pixel, params or {})
+    crs = a_info.crs if georef else None
+    tf = a_info.transform if georef else None
+    objects = extract_objects(result, tf, crs, pixel,
+                              px_area_m2=None if georef or gsd_m is None else gsd_m * gsd_m)
+    write_mask(out, result.mask, crs, tf)
+    if geojson is not None:
+        fc = {"type": "FeatureCollection", "features": [o.feature() for o in objects]}
+        if not georef:
+            fc["note"] = "geometry in pixel coordinates (column, row) of BEFORE"
+        with atomic_path(geojson) as tmp:
+            tmp.write_text(json.dumps(fc), encoding="utf-8")
+    return PairResult(result, objects, georef)

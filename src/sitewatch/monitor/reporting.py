@@ -1,0 +1,86 @@
+"""Gather what the evidence layer needs from the catalog and the workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from shapely import affinity
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from sitewatch.catalog import Chip, Run, Scene, Store
+from sitewatch.config import Workspace
+from sitewatch.errors import NotFoundError
+from sitewatch.evidence.export import export_run
+from sitewatch.evidence.figure import Panel, before_after_png
+from sitewatch.evidence.report import ReportData, render_html, when
+from sitewatch.geo.aoi import to_crs
+from sitewatch.geo.area import area_perimeter_m
+from sitewatch.geo.grid import Grid
+from sitewatch.imagery.write import atomic_path
+
+
+def _to_pixels(geom_wgs84: BaseGeometry, grid: Grid) -> BaseGeometry:
+    g = to_crs(geom_wgs84, "EPSG:4326", grid.crs)
+    inv = ~grid.transform
+    return affinity.affine_transform(g, [inv.a, inv.b, inv.d, inv.e, inv.xoff, inv.yoff])
+
+
+def _chip(store: Store, run: Run, scene: Scene) -> tuple[Chip, np.ndarray]:
+    p = run.parameters
+    chip = store.chip(scene.id, p["grid_key"], p["coregistration"]["reference_scene_id"])
+    if chip is None or not Path(chip.path).is_file():
+        raise NotFoundError(
+            f"the chip of scene {scene.id} is missing from the workspace: "
+            "re-run 'sitewatch analyze' for this site"
+        )
+    with rasterio.open(chip.path) as ds:
+        return chip, ds.read().astype(np.float32, copy=False)
+
+
+def write_report(store: Store, ws: Workspace, site_name: str, out: Path,
+                 run_id: int | None = None) -> Path:
+    """Write the site's evidence report (latest run, or ``run_id``) to ``out``."""
+    site = store.site(site_name)
+    run = _select_run(store, site.id, run_id)
+    before, after = store.scene(run.before_scene_id), store.scene(run.after_scene_id)
+    grid = Grid.from_dict(run.parameters["grid"])
+    (b_chip, b_data), (a_chip, a_data) = _chip(store, run, before), _chip(store, run, after)
+    aoi = site.aoi_geom
+    area, _ = area_perimeter_m(aoi)
+    names = run.parameters["bands"]
+    ib = [before.band_names.index(n) for n in names]
+    ia = [after.band_names.index(n) for n in names]
+    png = before_after_png(
+        Panel(b_data[ib], names, f"BEFORE  {when(before)}", f"{before.provider}: {before.credit}"),
+        Panel(a_data[ia], names, f"AFTER  {when(after)}", f"{after.provider}: {after.credit}"),
+        grid.res_m, _to_pixels(aoi, grid),
+        [_to_pixels(shape(d.polygon), grid) for d in run.detections],
+        f"{site.name}: {len(run.detections)} change(s), method {run.method}, "
+        f"grid {grid.crs} at {grid.res_m:g} m",
+    )
+    c = aoi.centroid
+    html_text = render_html(ReportData(site, run, before, after, [b_chip, a_chip], png, area,
+                                       (c.x, c.y)))
+    with atomic_path(out) as tmp:
+        tmp.write_text(html_text, encoding="utf-8")
+    return out
+
+
+def _select_run(store: Store, site_id: int, run_id: int | None) -> Run:
+    if run_id is None:
+        return store.latest_run(site_id)
+    for run in store.runs(site_id):
+        if run.id == run_id:
+            return run
+    raise NotFoundError(f"run {run_id} is not a run of this site: the latest run is used when --run is left out")
+
+
+def export_site(store: Store, site_name: str, fmt: str, out: Path,
+                run_id: int | None = None) -> Path:
+    site = store.site(site_name)
+    run = _select_run(store, site.id, run_id)
+    return export_run(site, run, store.scene(run.before_scene_id),
+                      store.scene(run.after_scene_id), fmt, out)
