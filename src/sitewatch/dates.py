@@ -69,9 +69,9 @@ class ObsDate:
         left, _, right = raw.partition("/")
         if left == ".." and right == "..":
             raise InputValueError(f"date {text!r} is open at both ends: {_HELP}")
-        start = None if left == ".." else _part(left, text)[0]
-        end = None if right == ".." else _part(right, text)[1]
-        return cls(raw, start, end, "interval")
+        lo = None if left == ".." else _part(left, text)[0]
+        hi = None if right == ".." else _part(right, text)[1]
+        return cls(raw, lo, hi, "interval")
 
     @property
     def sort_key(self) -> tuple[date, date]:

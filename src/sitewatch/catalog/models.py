@@ -11,6 +11,8 @@ import json
 from datetime import date, datetime
 from typing import Any
 
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
     JSON,
     Date,
@@ -23,8 +25,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from shapely.geometry import shape
-from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 

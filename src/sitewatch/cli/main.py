@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from sitewatch import __version__
@@ -149,26 +148,40 @@ def main(argv: list[str] | None = None) -> int:
     except SitewatchError as exc:
         err.print(f"sitewatch: error: {exc}", markup=False)
         return 2
-    except click.exceptions.NoArgsIsHelpError as exc:
-        out.print(exc.ctx.get_help() if exc.ctx else "", markup=False)
-        return 0
-    except click.UsageError as exc:
-        hint = f" (see 'sitewatch {exc.ctx.command_path.partition(' ')[2]} --help')".replace(
-            "  ", " ") if exc.ctx else ""
-        err.print(f"sitewatch: error: {exc.format_message()}{hint}", markup=False)
-        return 2
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.Abort:
+    except typer.Abort:
         err.print("sitewatch: aborted", markup=False)
         return 1
-    except Exception as exc:  # an internal error: say so, with a traceback under -v
-        if _VERBOSE["on"]:
-            raise
-        err.print(f"sitewatch: internal error: {type(exc).__name__}: {exc} "
-                  "(run with -v for the traceback)", markup=False)
-        return 1
+    except Exception as exc:
+        usage = _usage_error(exc)
+        if usage is None:
+            return _internal(exc)
+        code, message = usage
+        (out if code == 0 else err).print(message, markup=False)
+        return code
     return 0
+
+
+def _usage_error(exc: Exception) -> tuple[int, str] | None:
+    """Exit status and text of a command-line parsing error (Typer/Click), else None."""
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        ctx = getattr(exc, "ctx", None)
+        return 0, ctx.get_help() if ctx is not None else ""
+    if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+        return None
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    return 2, f"sitewatch: error: {exc.format_message()}{hint}"
+
+
+def _internal(exc: Exception) -> int:
+    """An internal error: say so in one line, with the traceback under -v."""
+    if _VERBOSE["on"]:
+        raise exc
+    err.print(f"sitewatch: internal error: {type(exc).__name__}: {exc} "
+              "(run with -v for the traceback)", markup=False)
+    return 1
 
 
 def entry() -> None:

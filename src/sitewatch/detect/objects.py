@@ -91,8 +91,9 @@ def extract_objects(result: ChangeResult, transform: Affine | None = None,
             unc = area_uncertainty_m2(perim, gsd_m) if gsd_m else None
             objects.append(ChangeObject(ll, pixels, area, unc, ctype, score, c.x, c.y))
         else:
-            area = pixels * px_area_m2 if px_area_m2 else None
-            unc = (geom.length * (px_area_m2 ** 0.5) ** 2) if px_area_m2 else None
-            objects.append(ChangeObject(geom, pixels, area, unc, ctype, score, None, None))
+            # pixel geometry: perimeter in pixels x pixel area = perimeter (m) x pixel size (m)
+            px_area = pixels * px_area_m2 if px_area_m2 else None
+            px_unc = geom.length * px_area_m2 if px_area_m2 else None
+            objects.append(ChangeObject(geom, pixels, px_area, px_unc, ctype, score, None, None))
     objects.sort(key=lambda o: o.pixels, reverse=True)
     return objects

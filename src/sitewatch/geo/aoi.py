@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import shapely
 from pyproj import CRS, Transformer
 from shapely import Point
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 from sitewatch.errors import GeometryError, InputFileError, InputValueError
 
@@ -45,7 +45,7 @@ def utm_crs(lon: float, lat: float) -> CRS:
 
 def to_crs(geom: BaseGeometry, src: CRS | str, dst: CRS | str) -> BaseGeometry:
     tf = Transformer.from_crs(src, dst, always_xy=True)
-    return transform(tf.transform, geom)
+    return shapely.transform(geom, tf.transform, interleaved=False)
 
 
 def aoi_from_point(lon: float, lat: float, radius_m: float) -> BaseGeometry:
@@ -84,7 +84,9 @@ def aoi_from_geojson(path: Path) -> BaseGeometry:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputFileError(f"{path} is not valid GeoJSON ({exc}): give a GeoJSON polygon") from exc
+        raise InputFileError(
+            f"{path} is not valid GeoJSON ({exc}): give a GeoJSON polygon"
+        ) from exc
     if not isinstance(doc, dict):
         raise InputFileError(f"{path} is not a GeoJSON object: give a GeoJSON polygon")
     geom_doc = _geometry_of(doc, path)
@@ -100,7 +102,7 @@ def aoi_from_geojson(path: Path) -> BaseGeometry:
 
 
 def check_aoi(geom: BaseGeometry, what: str) -> BaseGeometry:
-    if geom.is_empty or geom.area <= 0:
+    if geom.is_empty:
         raise GeometryError(f"{what}: the polygon is empty")
     w, s, e, n = geom.bounds
     check_bounds(w, s, e, n, geographic=True)
@@ -108,6 +110,8 @@ def check_aoi(geom: BaseGeometry, what: str) -> BaseGeometry:
         raise GeometryError(
             f"{what}: the polygon is invalid (self-intersecting?): fix it in a GIS and retry"
         )
+    if geom.area <= 0:
+        raise GeometryError(f"{what}: the polygon has no area")
     return geom
 
 

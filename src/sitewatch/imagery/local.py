@@ -175,7 +175,8 @@ def inspect_image(path: Path | str, band_names: list[str] | None = None,
                     raise InputFileError(
                         f"image {p} declares {ds.width} x {ds.height} x {ds.count} "
                         f"({decoded / 1024**3:.1f} GiB decoded), over the "
-                        f"{max_bytes / 1024**3:.1f} GiB limit: crop it first (gdal_translate -srcwin)"
+                        f"{max_bytes / 1024**3:.1f} GiB limit: crop it first "
+                        "(gdal_translate -srcwin)"
                     )
                 _check_complete(p, ds)
                 georef = ds.crs is not None and not ds.transform.is_identity

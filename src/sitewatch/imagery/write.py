@@ -44,14 +44,12 @@ def write_cog(path: Path, data: np.ndarray, crs: str, transform: Affine,
         "driver": "GTiff", "width": arr.shape[2], "height": arr.shape[1], "count": arr.shape[0],
         "dtype": str(arr.dtype), "crs": crs, "transform": transform, "nodata": nodata,
     }
-    with atomic_path(path) as tmp:
-        # the COG driver only copies: write a plain GTiff in memory, then copy it as a COG
-        with rasterio.MemoryFile() as mem:
-            with mem.open(**profile) as ds:
-                ds.write(arr)
-            with mem.open() as src:
-                rasterio.shutil.copy(src, tmp, driver="COG", compress="DEFLATE",
-                                     predictor="YES")
+    # the COG driver only copies: write a plain GTiff in memory, then copy it as a COG
+    with atomic_path(path) as tmp, rasterio.MemoryFile() as mem:
+        with mem.open(**profile) as ds:
+            ds.write(arr)
+        with mem.open() as src:
+            rasterio.shutil.copy(src, tmp, driver="COG", compress="DEFLATE", predictor="YES")
     return path
 
 

@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from datetime import date
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -29,38 +30,45 @@ log = logging.getLogger(__name__)
 def software_versions() -> dict[str, str]:
     import rasterio
     import scipy
-    import skimage
 
     return {"sitewatch": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
-            "scikit-image": skimage.__version__, "rasterio": rasterio.__version__,
+            "scikit-image": version("scikit-image"), "rasterio": rasterio.__version__,
             "gdal": rasterio.__gdal_version__}
 
 
 def pick_scenes(scenes: list[Scene], before: str | None, after: str | None
                 ) -> tuple[Scene, Scene]:
-    """BEFORE: the latest scene on or before ``before`` (default: the earliest scene);
-    AFTER: the earliest scene on or after ``after`` (default: the latest scene)."""
+    """BEFORE: the latest scene acquired for certain on or before ``before`` (its whole date
+    interval ends by then; default: the earliest scene). AFTER: the earliest scene acquired
+    for certain on or after ``after`` (default: the latest). ``scenes`` are sorted by date.
+    """
     if len(scenes) < 2:
         raise InputValueError(
             f"the site has {len(scenes)} scene(s): import at least two with "
             "'sitewatch scenes import' before analysing"
         )
-    b, a = scenes[0], scenes[-1]
+    b_idx, a_idx = 0, len(scenes) - 1
     if before is not None:
         limit = ObsDate.parse(before).end or date.max
-        cands = [s for s in scenes if (s.acquired_start or date.min) <= limit]
-        if not cands:
-            raise InputValueError(f"no scene of the site is dated on or before {before}")
-        b = cands[-1]
+        found = [i for i, s in enumerate(scenes) if s.acquired_end and s.acquired_end <= limit]
+        if not found:
+            raise InputValueError(f"no scene of the site is dated for certain on or before "
+                                  f"{before}: see 'sitewatch scenes list'")
+        b_idx = found[-1]
     if after is not None:
-        limit = ObsDate.parse(after).start or date.min
-        cands = [s for s in scenes if (s.acquired_end or date.max) >= limit and s.id != b.id]
-        if not cands:
-            raise InputValueError(f"no other scene of the site is dated on or after {after}")
-        a = cands[0]
-    if a.id == b.id:
-        raise InputValueError("BEFORE and AFTER are the same scene: give other dates")
-    return b, a
+        start = ObsDate.parse(after).start or date.min
+        found = [i for i, s in enumerate(scenes)
+                 if s.acquired_start and s.acquired_start >= start]
+        if not found:
+            raise InputValueError(f"no scene of the site is dated for certain on or after "
+                                  f"{after}: see 'sitewatch scenes list'")
+        a_idx = found[0]
+    if a_idx <= b_idx:
+        raise InputValueError(
+            f"the scene chosen as AFTER ({scenes[a_idx].acquired_text}) is not later than "
+            f"BEFORE ({scenes[b_idx].acquired_text}): give other --before/--after dates"
+        )
+    return scenes[b_idx], scenes[a_idx]
 
 
 def analyze_site(store: Store, ws: Workspace, site_name: str, before: str | None = None,

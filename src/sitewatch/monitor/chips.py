@@ -24,8 +24,8 @@ from sitewatch.imagery.write import write_cog
 from sitewatch.monitor.watchlist import scene_info
 
 log = logging.getLogger(__name__)
-#: a scene must cover at least this fraction of the AOI to be compared
-MIN_AOI_COVER = 0.05
+#: a scene must have at least this many valid pixels inside the AOI to be compared
+MIN_AOI_PIXELS = 64
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,13 @@ def _make(store: Store, ws: Workspace, site: Site, scene: Scene, grid: Grid, ref
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         data = read_onto_grid(info, grid)
-    cover = float(np.isfinite(data).all(axis=0)[inside].mean()) if inside.any() else 0.0
-    if cover < MIN_AOI_COVER:
+    covered = np.isfinite(data).all(axis=0) & inside
+    if covered.sum() < MIN_AOI_PIXELS:
         raise GeometryError(
-            f"scene {scene.id} ({Path(scene.path).name}) covers {cover:.0%} of site "
-            f"{site.name!r}: it does not overlap the AOI; import a scene over the site"
+            f"scene {scene.id} ({Path(scene.path).name}) has {int(covered.sum())} pixels "
+            f"inside site {site.name!r}: it does not overlap the AOI; import a scene over the site"
         )
+    cover = float(covered.sum() / max(int(inside.sum()), 1))
     dy = dx = 0.0
     status = "reference"
     if ref_data is not None:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from shapely.geometry import box
+from shapely.geometry.base import BaseGeometry
 
 from sitewatch.catalog import Store
 from sitewatch.config import Workspace
@@ -81,12 +83,12 @@ def demo_pairs(samples: Path) -> list[DemoPair]:
     return pairs
 
 
-def _aoi_of(pair: DemoPair):  # type: ignore[no-untyped-def]
+def _aoi_of(pair: DemoPair) -> BaseGeometry:
+    """The demo site's AOI: the footprint of its BEFORE image, in lon/lat."""
     if pair.before.bounds is not None:
         return box(*pair.before.bounds)
     info = inspect_image(pair.before.path)
-    assert info.crs is not None
-    return to_crs(box(*info.bounds), info.crs, "EPSG:4326")
+    return to_crs(box(*info.bounds), info.crs or "EPSG:4326", "EPSG:4326")
 
 
 def run_demo(store: Store, ws: Workspace, samples: Path) -> Iterator[str]:
@@ -103,10 +105,8 @@ def run_demo(store: Store, ws: Workspace, samples: Path) -> Iterator[str]:
             add_site(store, pair.site, _aoi_of(pair), pair.kind, pair.country,
                      notes=pair.aoi_note)
         for spec in (pair.before, pair.after):
-            try:
+            with suppress(ConflictError):  # already imported by an earlier demo run
                 import_scene(store, pair.site, spec)
-            except ConflictError:
-                pass  # already imported on an earlier demo run
         run = analyze_site(store, ws, pair.site)
         slug = "".join(c if c.isalnum() else "-" for c in pair.site.lower()).strip("-")
         out = write_report(store, ws, pair.site, ws.reports_dir / f"{slug}.html")

@@ -35,8 +35,7 @@ def detect_files(before: Path, after: Path, out: Path, method: str = DEFAULT_MET
     run = get_method(method)
     a_info, b_info = inspect_image(before), inspect_image(after)
     a = read_plain(a_info)
-    if a_info.georeferenced and b_info.georeferenced:
-        assert a_info.crs is not None and a_info.transform is not None
+    if a_info.crs and a_info.transform and b_info.georeferenced:
         b = read_onto(b_info, a_info.crs, a_info.transform, a_info.width, a_info.height)
         if np.isfinite(b).all(axis=0).mean() < 0.01:
             raise GeometryError(

@@ -54,8 +54,8 @@ def write_report(store: Store, ws: Workspace, site_name: str, out: Path,
     ib = [before.band_names.index(n) for n in names]
     ia = [after.band_names.index(n) for n in names]
     png = before_after_png(
-        Panel(b_data[ib], names, f"BEFORE  {when(before)}", f"{before.provider}: {before.credit}"),
-        Panel(a_data[ia], names, f"AFTER  {when(after)}", f"{after.provider}: {after.credit}"),
+        Panel(b_data[ib], names, f"BEFORE  {when(before)}", before.credit),
+        Panel(a_data[ia], names, f"AFTER  {when(after)}", after.credit),
         grid.res_m, _to_pixels(aoi, grid),
         [_to_pixels(shape(d.polygon), grid) for d in run.detections],
         f"{site.name}: {len(run.detections)} change(s), method {run.method}, "
@@ -75,7 +75,9 @@ def _select_run(store: Store, site_id: int, run_id: int | None) -> Run:
     for run in store.runs(site_id):
         if run.id == run_id:
             return run
-    raise NotFoundError(f"run {run_id} is not a run of this site: the latest run is used when --run is left out")
+    raise NotFoundError(
+        f"run {run_id} is not a run of this site: leave out --run to use the latest run"
+    )
 
 
 def export_site(store: Store, site_name: str, fmt: str, out: Path,

@@ -67,8 +67,8 @@ def import_scene(store: Store, site_name: str, spec: SceneSpec) -> Scene:
     if not provider:
         raise InputValueError("--provider is empty: name who captured the image (e.g. Maxar)")
     info = georeferenced_info(spec)
-    assert info.crs is not None
-    footprint = to_crs(box(*info.bounds), info.crs, "EPSG:4326")
+    crs = info.crs or "EPSG:4326"  # georeferenced_info guarantees a CRS
+    footprint = to_crs(box(*info.bounds), crs, "EPSG:4326")
     aoi = check_aoi(site.aoi_geom, site.name)
     if not footprint.intersects(aoi) or footprint.intersection(aoi).area <= 0:
         raise GeometryError(
@@ -81,7 +81,7 @@ def import_scene(store: Store, site_name: str, spec: SceneSpec) -> Scene:
         site_id=site.id, provider=provider, acquired_text=when.text,
         acquired_start=when.start, acquired_end=when.end, acquired_precision=when.precision,
         path=str(info.path), sha256=sha256_file(info.path), driver=info.driver,
-        crs=info.crs, bounds=list(info.bounds), width=info.width, height=info.height,
+        crs=crs, bounds=list(info.bounds), width=info.width, height=info.height,
         band_count=info.count, band_names=list(info.band_names), dtype=info.dtype,
         gsd_m=info.gsd_m, georef_source="user" if spec.bounds else "file",
         credit=(spec.credit or f"Imagery (c) {provider}").strip(), licence=spec.licence,
