@@ -218,7 +218,7 @@ def read_onto_grid(info: ImageInfo, grid: Grid, shift_px: tuple[float, float] = 
     ``shift_px`` = (dy, dx) moves the content by that many grid pixels (co-registration).
     """
     dy, dx = shift_px
-    dst_tf = grid.transform * Affine.translation(-dx, -dy)
+    dst_tf = grid.transform @ Affine.translation(-dx, -dy)
     return read_onto(info, grid.crs, dst_tf, grid.width, grid.height, resampling)
 
 

@@ -60,6 +60,7 @@ def write_report(store: Store, ws: Workspace, site_name: str, out: Path,
         [_to_pixels(shape(d.polygon), grid) for d in run.detections],
         f"{site.name}: {len(run.detections)} change(s), method {run.method}, "
         f"grid {grid.crs} at {grid.res_m:g} m",
+        [(d.area_m2, d.area_uncertainty_m2) for d in run.detections],
     )
     c = aoi.centroid
     html_text = render_html(ReportData(site, run, before, after, [b_chip, a_chip], png, area,
