@@ -4,6 +4,8 @@
 Runs the real command path (``detect_files``: read both files, detect, write the mask)
 on every pair of LEVIR-CD tiles and DSIFN-CD, then scores the written masks against
 the labels (> 127 = change). Pixels the mask marks as no data (255) count as unchanged.
+Also scores the Landsat-7 Taizhou pair (30 m, 6 bands, ENVI) on its sparse labels: only
+the pixels of ``change.bmp`` and ``unchanged.bmp`` are scored (reported apart, not pooled).
 
     python scripts/evaluate_detect.py [--method cva] [--json]
 """
@@ -55,10 +57,21 @@ def evaluate(method: str) -> dict[str, dict[str, float]]:
                     tp, fp, fn = counts(m.read(1), lab.read(1) > 127)
                 acc = [acc[0] + tp, acc[1] + fp, acc[2] + fn]
             totals[name] = acc
-    pooled = [sum(v[i] for v in totals.values()) for i in range(3)]
-    result = {k: prf(*v) for k, v in totals.items()}
-    result["pooled"] = prf(*pooled)
+        pooled = [sum(v[i] for v in totals.values()) for i in range(3)]
+        result = {k: prf(*v) for k, v in totals.items()}
+        result["pooled"] = prf(*pooled)
+        result["taizhou"] = taizhou(root, Path(tmp) / "taizhou.tif", method)
     return result
+
+
+def taizhou(root: Path, out: Path, method: str) -> dict[str, float]:
+    d = root / "landsat-taizhou-nanjing" / "Taizhou"
+    detect_files(d / "2000TM", d / "2003TM", out, method)
+    with rasterio.open(out) as m, rasterio.open(d / "change.bmp") as c, \
+            rasterio.open(d / "unchanged.bmp") as u:
+        pred, changed, unchanged = m.read(1) == 1, c.read(1) > 127, u.read(1) > 127
+    tp, fn = int((pred & changed).sum()), int((~pred & changed).sum())
+    return prf(tp, int((pred & unchanged).sum()), fn)
 
 
 def main() -> int:

@@ -66,3 +66,17 @@ def test_demo_on_real_samples(cli, samples, workspace):
 def test_demo_without_samples(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("SITEWATCH_SAMPLES", str(tmp_path / "nothing"))
     assert "SITEWATCH_SAMPLES" in one_error_line(cli("demo"))
+
+
+def test_evaluation_script_runs_on_the_real_pairs(samples):
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "scripts" / "evaluate_detect.py"
+    spec = importlib.util.spec_from_file_location("evaluate_detect", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    res = mod.evaluate("cva")
+    assert set(res) == {"levir-cd", "dsifn-cd", "pooled", "taizhou"}
+    for v in res.values():
+        assert 0 < v["f1"] < 1 and v["tp"] > 0
