@@ -65,8 +65,9 @@ def find_samples() -> Path | None:
     candidates = (
         [Path(env).expanduser()]
         if env
-        else [Path.cwd() / ".." / "shared" / "data",
-              Path(__file__).resolve().parents[3] / ".." / "shared" / "data"]
+        # beside the current directory, or beside the source checkout (src/sitewatch/..)
+        else [Path.cwd().parent / "shared" / "data",
+              Path(__file__).resolve().parents[2].parent / "shared" / "data"]
     )
     for cand in candidates:
         if cand.is_dir():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +192,5 @@ class Store:
 
 
 def scene_sort_key(scene: Scene) -> tuple[Any, ...]:
-    from datetime import date
-
+    """Earliest first: by interval start, then end (open ends sort outermost), then id."""
     return (scene.acquired_start or date.min, scene.acquired_end or date.max, scene.id)

@@ -49,16 +49,15 @@ def estimate_shift(reference: np.ndarray, moving: np.ndarray, max_shift_px: floa
     if valid.mean() < 0.25:
         return Shift(0.0, 0.0, 1.0, "skipped: under 25% common valid pixels")
     win = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
-    ref = _gray(reference) * win * valid
-    mov = _gray(moving) * win * valid
-    (dy, dx), error, _ = phase_cross_correlation(ref, mov, upsample_factor=upsample)
+    g_ref, g_mov = _gray(reference), _gray(moving)
+    (dy, dx), error, _ = phase_cross_correlation(g_ref * win * valid, g_mov * win * valid,
+                                                 upsample_factor=upsample)
     limit = max_shift_px if max_shift_px is not None else max(3.0, 0.1 * min(h, w))
     if np.hypot(dy, dx) > limit:
         return Shift(float(dy), float(dx), float(error),
                      f"rejected: shift {np.hypot(dy, dx):.1f} px exceeds {limit:.1f} px")
     # accept only a shift that makes the images agree better: where most of the ground
     # changed, phase correlation locks onto noise
-    g_ref, g_mov = _gray(reference), _gray(moving)
     g_ref[~valid] = np.nan
     g_mov[~valid] = np.nan
     moved = ndimage.shift(g_mov, (dy, dx), order=1, mode="constant", cval=np.nan)

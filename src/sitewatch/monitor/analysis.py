@@ -8,7 +8,6 @@ import logging
 import time
 from datetime import date
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -130,6 +129,3 @@ def analyze_site(store: Store, ws: Workspace, site_name: str, before: str | None
              summary["changed_area_m2"])
     return saved
 
-
-def mask_path_of(run: Run) -> Path:
-    return Path(run.summary["mask_path"])
