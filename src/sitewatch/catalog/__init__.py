@@ -1,6 +1,6 @@
 """Persistence: SQLAlchemy models, the :class:`Store` facade and Alembic migrations."""
 
-from sitewatch.catalog.models import Chip, Detection, Run, Scene, Site
+from sitewatch.catalog.models import Chip, Detection, Run, Scene, Site, Timeline
 from sitewatch.catalog.store import Store
 
-__all__ = ["Chip", "Detection", "Run", "Scene", "Site", "Store"]
+__all__ = ["Chip", "Detection", "Run", "Scene", "Site", "Store", "Timeline"]

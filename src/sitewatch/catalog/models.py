@@ -101,6 +101,13 @@ class Scene(BBoxMixin, Base):
     licence: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: product facts (product_id, platform, sensor, tile), radiometry (scale, offset) and
+    #: the QA band and its kind (fmask, qa_pixel, scl); empty for plain imagery
+    properties: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
+
+    @property
+    def props(self) -> dict[str, Any]:
+        return dict(self.properties or {})
 
     site: Mapped[Site] = relationship(back_populates="scenes")
 
@@ -172,3 +179,24 @@ class Detection(BBoxMixin, Base):
     def polygon(self) -> dict[str, Any]:
         geom: dict[str, Any] = json.loads(self.polygon_geojson)
         return geom
+
+
+class Timeline(Base):
+    """The index series of a site, its breaks, and where its break rasters were written.
+
+    One per site, replaced when recomputed; ``scenes_key`` names the scene set it used.
+    """
+
+    __tablename__ = "timelines"
+    __table_args__ = (UniqueConstraint("site_id", name="uq_timeline_site"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    scenes_key: Mapped[str] = mapped_column(String(64))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    versions: Mapped[dict[str, str]] = mapped_column(JSON)
+    observations: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    breaks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    outputs: Mapped[dict[str, str]] = mapped_column(JSON)
+    timings_s: Mapped[dict[str, float]] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

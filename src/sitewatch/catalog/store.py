@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from sitewatch.catalog.models import Chip, Detection, Run, Scene, Site
+from sitewatch.catalog.models import Chip, Detection, Run, Scene, Site, Timeline
 from sitewatch.errors import ConflictError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -189,6 +189,22 @@ class Store:
                 f"site {site_id} has no analysis yet: run 'sitewatch analyze SITE' first"
             )
         return runs[0]
+
+    # --- timelines -----------------------------------------------------------------------
+    def put_timeline(self, timeline: Timeline) -> Timeline:
+        """Store a site's timeline, replacing the previous one in the same transaction."""
+        timeline.computed_at = utcnow()
+        with self.session() as s:
+            old = s.scalar(select(Timeline).where(Timeline.site_id == timeline.site_id))
+            if old is not None:
+                s.delete(old)
+                s.flush()
+            s.add(timeline)
+        return timeline
+
+    def timeline(self, site_id: int) -> Timeline | None:
+        with self.session() as s:
+            return s.scalar(select(Timeline).where(Timeline.site_id == site_id))
 
 
 def scene_sort_key(scene: Scene) -> tuple[Any, ...]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from sitewatch.cli.common import open_store, out, print_json
+from sitewatch.cli.common import err, open_store, out, print_json
+from sitewatch.errors import InputFileError
 
 app = typer.Typer(help="Import and list the scenes of a site.", no_args_is_help=True)
 
@@ -15,30 +18,86 @@ app = typer.Typer(help="Import and list the scenes of a site.", no_args_is_help=
 @app.command("import")
 def import_(
     site: Annotated[str, typer.Argument(help="Site name.")],
-    image: Annotated[Path, typer.Argument(help="GeoTIFF/COG, PNG, JPEG, BMP or ENVI file.")],
-    date: Annotated[str, typer.Option(help="Acquisition date: YYYY-MM-DD, YYYY-MM, YYYY "
-                                      "or START/END.")],
-    provider: Annotated[str, typer.Option(help="Who captured it (e.g. Maxar, Sentinel-2).")],
+    paths: Annotated[list[Path], typer.Argument(
+        help="Image files (GeoTIFF/COG, PNG, JPEG, BMP, ENVI), folders of them, or eo-learn "
+             "EOPatch folders.")],
+    date: Annotated[str | None, typer.Option(
+        help="Acquisition date: YYYY-MM-DD, YYYY-MM, YYYY or START/END. Read from Landsat and "
+             "Sentinel-2 product names when not given.")] = None,
+    provider: Annotated[str | None, typer.Option(
+        help="Who captured it (e.g. Maxar); read from product names when not given.")] = None,
     credit: Annotated[str | None, typer.Option(help="Credit line to print.")] = None,
     licence: Annotated[str | None, typer.Option(help="Licence of the image.")] = None,
     bounds: Annotated[tuple[float, float, float, float] | None, typer.Option(
         help="Footprint W S E N of a plain image.")] = None,
     crs: Annotated[str | None, typer.Option(help="CRS of --bounds (default EPSG:4326).")] = None,
-    bands: Annotated[str | None, typer.Option(help="Band names, comma separated "
-                                              "(e.g. blue,green,red,nir).")] = None,
+    bands: Annotated[str | None, typer.Option(
+        help="Band names, comma separated (e.g. blue,green,red,nir,swir16,swir22,thermal,fmask); "
+             "a band named fmask, qa_pixel or scl is used as the cloud mask.")] = None,
+    scale: Annotated[float | None, typer.Option(
+        help="Reflectance = DN * scale + offset (e.g. 0.0001).")] = None,
+    offset: Annotated[float | None, typer.Option(help="See --scale.")] = None,
     notes: Annotated[str | None, typer.Option(help="Free text.")] = None,
 ) -> None:
-    """Import one image of a site, keeping its origin (sha256, provider, date, credit)."""
+    """Import images of a site, keeping their origin (sha256, provider, date, credit).
+
+    One file: any problem is an error. Many files or folders: each bad file is reported
+    and skipped, and a summary says how many were imported and why others were not.
+    """
+    from sitewatch.monitor.importing import import_many
     from sitewatch.monitor.watchlist import SceneSpec, import_scene
 
-    spec = SceneSpec(path=image, date=date, provider=provider, credit=credit, licence=licence,
-                     bounds=bounds, crs=crs,
-                     bands=[b.strip().lower() for b in bands.split(",")] if bands else None,
-                     notes=notes)
-    _, store = open_store()
-    scene = import_scene(store, site, spec)
-    out.print(f"scene {scene.id} imported: {scene.width}x{scene.height} px, "
-              f"{scene.gsd_m:.2f} m, {scene.acquired_text}, {scene.provider}", markup=False)
+    template = SceneSpec(path=Path(), date=date, provider=provider, credit=credit,
+                         licence=licence, bounds=bounds, crs=crs,
+                         bands=[b.strip().lower() for b in bands.split(",")] if bands else None,
+                         notes=notes, scale=scale, offset=offset)
+    ws, store = open_store()
+    if len(paths) == 1 and not paths[0].is_dir():
+        scene = import_scene(store, site, replace(template, path=paths[0]))
+        out.print(f"scene {scene.id} imported: {scene.width}x{scene.height} px, "
+                  f"{scene.gsd_m:.2f} m, {scene.acquired_text}, {scene.provider}", markup=False)
+        return
+    _import_bulk(store, ws, site, paths, template, import_many)
+
+
+def _import_bulk(store: Any, ws: Any, site: str, paths: list[Path], template: Any,
+                 import_many: Any) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    s = store.site(site)
+    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.description}"), console=err, transient=True) as bar:
+        task = bar.add_task("", total=None)
+
+        def step(done: int, total: int, outcome: Any) -> None:
+            bar.update(task, completed=done, total=total, description=outcome.path.name)
+
+        outcomes = import_many(store, ws, s, paths, template, step)
+    imported = [o for o in outcomes if o.scene is not None]
+    dups = [o for o in outcomes if o.duplicate]
+    failed = [o for o in outcomes if o.scene is None and not o.duplicate]
+    for o in failed:
+        err.print(f"skipped {o.path}: {o.reason}", markup=False)
+    reasons = Counter(_reason_kind(o.reason or "") for o in failed)
+    why = "; ".join(f"{n} {k}" for k, n in reasons.most_common())
+    out.print(f"imported {len(imported)} scenes into site {s.name!r}; {len(dups)} already in the "
+              f"catalog; {len(failed)} skipped" + (f" ({why})" if why else ""), markup=False)
+    if failed and not imported and not dups:
+        raise InputFileError(f"none of the {len(failed)} inputs could be imported: "
+                             f"{failed[0].path}: {failed[0].reason}")
+
+
+def _reason_kind(reason: str) -> str:
+    """A short label grouping similar skip reasons for the summary."""
+    text = reason.lower()
+    for key, label in (("does not exist", "missing"), ("does not touch", "outside the site"),
+                       ("no --date", "undated"), ("impossible date", "impossible date in the name"),
+                       ("not a readable", "unreadable"), ("truncated", "truncated"),
+                       ("empty", "empty"), ("georeference", "not georeferenced"),
+                       ("--bands", "band mismatch")):
+        if key in text:
+            return label
+    return "other errors"
 
 
 @app.command("list")

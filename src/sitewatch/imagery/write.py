@@ -37,8 +37,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 def write_cog(path: Path, data: np.ndarray, crs: str, transform: Affine,
-              nodata: float | None = np.nan) -> Path:
-    """Write (bands, h, w) data as a Cloud-Optimised GeoTIFF (deflate)."""
+              nodata: float | None = np.nan, descriptions: list[str] | None = None,
+              tags: dict[str, str] | None = None) -> Path:
+    """Write (bands, h, w) data as a Cloud-Optimised GeoTIFF (deflate), with optional band
+    descriptions and dataset tags (provenance)."""
     arr = data if data.ndim == 3 else data[None]
     profile = {
         "driver": "GTiff", "width": arr.shape[2], "height": arr.shape[1], "count": arr.shape[0],
@@ -48,6 +50,10 @@ def write_cog(path: Path, data: np.ndarray, crs: str, transform: Affine,
     with atomic_path(path) as tmp, rasterio.MemoryFile() as mem:
         with mem.open(**profile) as ds:
             ds.write(arr)
+            if descriptions:
+                ds.descriptions = tuple(descriptions)
+            if tags:
+                ds.update_tags(**tags)
         with mem.open() as src:
             rasterio.shutil.copy(src, tmp, driver="COG", compress="DEFLATE", predictor="YES")
     return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
@@ -13,6 +14,7 @@ from sitewatch.dates import ObsDate
 from sitewatch.errors import GeometryError, InputValueError
 from sitewatch.geo.aoi import check_aoi, geometry_json, to_crs
 from sitewatch.imagery.local import ImageInfo, inspect_image, sha256_file
+from sitewatch.imagery.names import ProductName, product_name_of_path
 
 
 def add_site(store: Store, name: str, aoi: BaseGeometry, kind: str | None = None,
@@ -35,14 +37,17 @@ class SceneSpec:
     """What the user states about a scene file on import."""
 
     path: Path
-    date: str
-    provider: str
+    date: str | None = None  # None: read from a standard product name
+    provider: str | None = None
     credit: str | None = None
     licence: str | None = None
     bounds: tuple[float, float, float, float] | None = None
     crs: str | None = None
     bands: list[str] | None = None
     notes: str | None = None
+    scale: float | None = None  # physical value = DN * scale + offset
+    offset: float | None = None
+    properties: dict[str, Any] | None = None  # extra provenance (e.g. the source EOPatch)
 
 
 def georeferenced_info(spec: SceneSpec) -> ImageInfo:
@@ -61,11 +66,31 @@ def georeferenced_info(spec: SceneSpec) -> ImageInfo:
 
 def import_scene(store: Store, site_name: str, spec: SceneSpec) -> Scene:
     """Validate a scene file fully, then add it to the site in one transaction."""
-    site = store.site(site_name)
-    when = ObsDate.parse(spec.date)
-    provider = spec.provider.strip()
+    return add_scene_file(store, store.site(site_name), spec)
+
+
+def add_scene_file(store: Store, site: Site, spec: SceneSpec) -> Scene:
+    """Validate a scene file of ``site`` fully, then add it in one transaction.
+
+    Without a stated date or provider, both are read from a standard product name
+    (Landsat, Sentinel-2) in the file's name or its folders'.
+    """
+    product = product_name_of_path(list(Path(spec.path).parts))
+    if spec.date is None and product is None:
+        raise InputValueError(
+            f"{spec.path}: no --date given and its name is not a Landsat or Sentinel-2 "
+            "product name: give --date YYYY-MM-DD"
+        )
+    if spec.date is not None:
+        when = ObsDate.parse(spec.date)
+    else:
+        assert product is not None  # refused above
+        when = ObsDate.parse(product.acquired.isoformat())
+    provider = (spec.provider or (product.provider if product else "")).strip()
     if not provider:
         raise InputValueError("--provider is empty: name who captured the image (e.g. Maxar)")
+    if spec.scale is not None and spec.scale == 0:
+        raise InputValueError("--scale 0 would erase the image: give e.g. 0.0001")
     info = georeferenced_info(spec)
     crs = info.crs or "EPSG:4326"  # georeferenced_info guarantees a CRS
     footprint = to_crs(box(*info.bounds), crs, "EPSG:4326")
@@ -84,10 +109,22 @@ def import_scene(store: Store, site_name: str, spec: SceneSpec) -> Scene:
         crs=crs, bounds=list(info.bounds), width=info.width, height=info.height,
         band_count=info.count, band_names=list(info.band_names), dtype=info.dtype,
         gsd_m=info.gsd_m, georef_source="user" if spec.bounds else "file",
-        credit=(spec.credit or f"Imagery (c) {provider}").strip(), licence=spec.licence,
+        credit=(spec.credit or (product.credit if product else f"Imagery (c) {provider}")).strip(),
+        licence=spec.licence or (product.licence if product else None),
         notes=spec.notes, min_lon=w, min_lat=s, max_lon=e, max_lat=n,
+        properties=_properties(spec, product),
     )
     return store.add_scene(scene)
+
+
+def _properties(spec: SceneSpec, product: ProductName | None) -> dict[str, Any]:
+    props: dict[str, Any] = dict(product.as_properties()) if product else {}
+    if spec.scale is not None:
+        props["scale"] = spec.scale
+    if spec.offset is not None:
+        props["offset"] = spec.offset
+    props |= spec.properties or {}
+    return {k: v for k, v in props.items() if v is not None}
 
 
 def scene_info(scene: Scene) -> ImageInfo:

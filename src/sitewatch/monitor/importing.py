@@ -1,0 +1,117 @@
+"""Bulk import: many files and folders at once, each bad file reported and skipped.
+
+Folders are searched recursively for rasters; an eo-learn EOPatch folder is turned
+into one float32 COG per date in the workspace (its cloud and no-data masks applied)
+and those are imported, each keeping the EOPatch it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sitewatch.catalog import Scene, Site, Store
+from sitewatch.config import Workspace
+from sitewatch.errors import ConflictError, InputFileError, SitewatchError
+from sitewatch.imagery.eopatch import is_eopatch, read_eopatch
+from sitewatch.imagery.write import write_cog
+from sitewatch.monitor.watchlist import SceneSpec, add_scene_file
+
+RASTER_SUFFIXES = {".tif", ".tiff", ".gtif", ".gtiff", ".jp2", ".png", ".jpg", ".jpeg", ".bmp",
+                   ".img", ".vrt"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one input: imported (scene), already there (duplicate), or failed."""
+
+    path: Path
+    scene: Scene | None = None
+    duplicate: bool = False
+    reason: str | None = None
+
+
+def _is_envi_data(p: Path) -> bool:
+    return not p.suffix and p.with_suffix(".hdr").is_file()
+
+
+def expand(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[Outcome]]:
+    """(raster files, EOPatch folders, missing inputs), each list sorted, no repeats."""
+    files: set[Path] = set()
+    patches: set[Path] = set()
+    missing: list[Outcome] = []
+    for raw in paths:
+        p = Path(raw)
+        if is_eopatch(p):
+            patches.add(p.resolve())
+        elif p.is_dir():
+            found = [f for f in p.rglob("*")
+                     if not any(part.startswith(".") for part in f.relative_to(p).parts)]
+            inner = {f.resolve() for f in found if is_eopatch(f)}
+            patches |= inner
+            for f in found:
+                if (f.is_file() and (f.suffix.lower() in RASTER_SUFFIXES or _is_envi_data(f))
+                        and not any(q in inner for q in f.resolve().parents)):
+                    files.add(f.resolve())
+        elif p.is_file():
+            files.add(p.resolve())
+        else:
+            missing.append(Outcome(p, reason="does not exist"))
+    return sorted(files), sorted(patches), missing
+
+
+def eopatch_specs(ws: Workspace, site: Site, patch: Path, template: SceneSpec) -> list[SceneSpec]:
+    """Write each date of ``patch`` as a COG under the workspace; one spec per date."""
+    specs = []
+    out_dir = ws.home / "imports" / f"site{site.id}" / patch.name
+    for sl in read_eopatch(patch):
+        day = sl.acquired.date().isoformat()
+        path = out_dir / f"{sl.acquired:%Y%m%dT%H%M%S}_{sl.index:04d}.tif"
+        if not path.is_file():
+            write_cog(path, sl.data, sl.crs, sl.transform, descriptions=sl.band_names,
+                      tags={"SITEWATCH_SOURCE": str(patch), "ACQUISITION_TIME":
+                            sl.acquired.isoformat(), "SOURCE_INDEX": str(sl.index)})
+        specs.append(replace(
+            template, path=path, date=template.date or day,
+            provider=template.provider or "ESA Copernicus Sentinel-2 (eo-learn EOPatch)",
+            credit=template.credit or f"Contains modified Copernicus Sentinel data "
+                                      f"{sl.acquired.year}",
+            bands=sl.band_names,
+            properties={"source": str(patch), "source_index": sl.index,
+                        "acquired_utc": sl.acquired.isoformat()},
+        ))
+    return specs
+
+
+def import_many(store: Store, ws: Workspace, site: Site, paths: Sequence[Path],
+                template: SceneSpec,
+                progress: Callable[[int, int, Outcome], None] | None = None) -> list[Outcome]:
+    """Import every raster under ``paths``; never stops on a bad file.
+
+    ``template`` carries the options common to all files (date, provider, bands, scale);
+    ``progress(done, total, outcome)`` is called after each file.
+    """
+    files, patches, outcomes = expand(paths)
+    specs = [replace(template, path=f) for f in files]
+    for patch in patches:
+        try:
+            specs.extend(eopatch_specs(ws, site, patch, template))
+        except SitewatchError as exc:
+            outcomes.append(Outcome(patch, reason=str(exc)))
+    total = len(specs)
+    for i, spec in enumerate(specs, start=1):
+        try:
+            outcome = Outcome(spec.path, scene=add_scene_file(store, site, spec))
+        except ConflictError as exc:
+            outcome = Outcome(spec.path, duplicate=True, reason=str(exc))
+        except (SitewatchError, OSError) as exc:
+            msg = str(exc) if isinstance(exc, SitewatchError) else f"cannot read: {exc}"
+            outcome = Outcome(spec.path, reason=msg)
+        outcomes.append(outcome)
+        if progress is not None:
+            progress(i, total, outcome)
+    if not files and not patches and not outcomes:
+        raise InputFileError("no image files found under the given paths: give GeoTIFF/COG, "
+                             "PNG, JPEG, BMP, ENVI files, folders of them or an EOPatch")
+    return outcomes
