@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from sitewatch import __version__
-from sitewatch.cli import scenes, sites
+from sitewatch.cli import scenes, series, sites
 from sitewatch.cli.common import err, open_store, out, print_json
 from sitewatch.errors import SitewatchError
 
@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 app.add_typer(sites.app, name="sites")
 app.add_typer(scenes.app, name="scenes")
+app.command()(series.timeline)
+app.command()(series.rank)
 _VERBOSE = {"on": False}
 
 
