@@ -26,6 +26,10 @@ test: $(STAMP) lint
 
 eval: $(STAMP)
 	$(BIN)/python scripts/evaluate_detect.py
+	$(BIN)/python scripts/compare_cold.py
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,7 @@ Inputs are days (any ordinal or epoch) and an (n, k) feature array; NaN rows are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from scipy.stats import chi2
@@ -59,7 +60,7 @@ class Segment:
     start_day: float
     end_day: float
     n_obs: int
-    coefs: np.ndarray  # (p, k)
+    coefs: np.ndarray  # (p, k) for design(days, n_harm, origin=first clear day)
     rmse: np.ndarray  # (k,)
 
 
@@ -85,30 +86,36 @@ def _n_harm(n: int, max_harm: int) -> int:
     return min(max_harm, 1 if n < 18 else 2 if n < 24 else 3)
 
 
-def _fit(days: np.ndarray, y: np.ndarray, origin: float, max_harm: int,
+def _fit(x_all: np.ndarray, idx: np.ndarray, y: np.ndarray, max_harm: int,
          robust: bool = False) -> tuple[np.ndarray, int, np.ndarray]:
-    """(coefs (p, k), n_harm, rmse (k,)); Tukey bisquare IRLS when ``robust``."""
-    n_harm = _n_harm(len(days), max_harm)
-    x = design(days, n_harm, origin)
-    coefs = np.linalg.lstsq(x, y, rcond=None)[0]
+    """(coefs (p, k), n_harm, rmse (k,)) on rows ``idx``; Tukey bisquare IRLS if ``robust``."""
+    n_harm = _n_harm(len(idx), max_harm)
+    x = x_all[idx, : 2 + 2 * n_harm]
+    yy = y[idx]
+    coefs = np.linalg.lstsq(x, yy, rcond=None)[0]
     if robust:
-        for _ in range(5):
-            r = y - x @ coefs
+        for _ in range(3):
+            r = yy - x @ coefs
             s = 1.4826 * np.median(np.abs(r - np.median(r, axis=0)), axis=0) + 1e-9
             u = r / (4.685 * s)
             w = np.where(np.abs(u) < 1, (1 - u**2) ** 2, 0.0).min(axis=1)
             if w.sum() < x.shape[1] + 1:
                 break
             sw = np.sqrt(w)[:, None]
-            coefs = np.linalg.lstsq(x * sw, y * sw, rcond=None)[0]
-    resid = y - x @ coefs
-    dof = max(len(days) - x.shape[1], 1)
+            coefs = np.linalg.lstsq(x * sw, yy * sw, rcond=None)[0]
+    resid = yy - x @ coefs
+    dof = max(len(idx) - x.shape[1], 1)
     rmse = np.sqrt((resid**2).sum(axis=0) / dof)
     return coefs, n_harm, rmse
 
 
-def _predict(days: np.ndarray, coefs: np.ndarray, n_harm: int, origin: float) -> np.ndarray:
-    return design(days, n_harm, origin) @ coefs
+def _predict(x_all: np.ndarray, rows: slice | np.ndarray, coefs: np.ndarray) -> np.ndarray:
+    return x_all[rows, : coefs.shape[0]] @ coefs
+
+
+@lru_cache(maxsize=64)
+def _chi2(probability: float, k: int) -> float:
+    return float(chi2.ppf(probability, k))
 
 
 def variogram(y: np.ndarray) -> np.ndarray:
@@ -143,8 +150,10 @@ def detect_breaks(days: np.ndarray, values: np.ndarray, params: BreakParams | No
     t, y = t[order], y[order]
     rows = np.flatnonzero(ok)[order]
     k = y.shape[1]
-    thr = float(chi2.ppf(p.probability, k))
-    thr_out = float(chi2.ppf(p.outlier_probability, k))
+    n_all = len(t)
+    thr, thr_out = _chi2(p.probability, k), _chi2(p.outlier_probability, k)
+    # one design matrix for the whole series (a segment's origin only moves the intercept)
+    x_all = design(t, p.max_harmonics, float(t[0]) if n_all else 0.0)
     floor = variogram(y) if noise_floor is None else np.asarray(noise_floor, dtype=np.float64)
     floor = np.maximum(floor, 1e-6)
     result = BreakResult()
@@ -161,17 +170,17 @@ def detect_breaks(days: np.ndarray, values: np.ndarray, params: BreakParams | No
             if t[e - 1] - t[s] < p.min_years * DAYS_PER_YEAR:
                 break
             idx = np.arange(s, e)
-            coefs, nh, rmse = _fit(t[idx], y[idx], t[s], p.max_harmonics, robust=True)
+            coefs, _, rmse = _fit(x_all, idx, y, p.max_harmonics, robust=True)
             scale = np.maximum(rmse, floor)
-            resid = y[idx] - _predict(t[idx], coefs, nh, t[s])
+            resid = y[idx] - _predict(x_all, idx, coefs)
             # drop gross outliers (clouds the mask missed) from the window
             z = ((resid / scale) ** 2).sum(axis=1)
             keep = z <= thr_out
             if keep.sum() >= p.n_init - 2 and not keep.all():
                 idx = idx[keep]
-                coefs, nh, rmse = _fit(t[idx], y[idx], t[s], p.max_harmonics)
+                coefs, _, rmse = _fit(x_all, idx, y, p.max_harmonics)
                 scale = np.maximum(rmse, floor)
-                resid = y[idx] - _predict(t[idx], coefs, nh, t[s])
+                resid = y[idx] - _predict(x_all, idx, coefs)
                 result.outliers += int((~keep).sum())
             slope = np.abs(coefs[1] * (t[idx[-1]] - t[idx[0]]) / DAYS_PER_YEAR)
             ends = np.maximum(np.abs(resid[0]), np.abs(resid[-1]))
@@ -181,13 +190,12 @@ def detect_breaks(days: np.ndarray, values: np.ndarray, params: BreakParams | No
             s += 1
         if seg_idx is None:
             break
-        origin = t[seg_idx[0]]
         pos = int(seg_idx[-1]) + 1
-        coefs, nh, rmse = _fit(t[seg_idx], y[seg_idx], origin, p.max_harmonics)
+        coefs, _, rmse = _fit(x_all, seg_idx, y, p.max_harmonics)
         broke = False
         while pos < n:
             scale = np.maximum(rmse, floor)
-            z = (((y[pos:] - _predict(t[pos:], coefs, nh, origin)) / scale) ** 2).sum(axis=1)
+            z = (((y[pos:] - _predict(x_all, slice(pos, None), coefs)) / scale) ** 2).sum(axis=1)
             exceed = z > thr
             k_break = _first_run(exceed, p.conse)
             grow = max(int(np.ceil(len(seg_idx) / 3)), 1)  # refit after a third more obs
@@ -196,7 +204,7 @@ def detect_breaks(days: np.ndarray, values: np.ndarray, params: BreakParams | No
             if k_break >= 0 and k_break < k_refit:
                 b = pos + k_break
                 conf = slice(b, b + p.conse)
-                mag = np.median(y[conf] - _predict(t[conf], coefs, nh, origin), axis=0)
+                mag = np.median(y[conf] - _predict(x_all, conf, coefs), axis=0)
                 result.breaks.append(Break(float(t[b]), int(rows[b]), mag,
                                            float(np.sqrt(((mag / scale) ** 2).sum()))))
                 result.segments.append(Segment(float(t[seg_idx[0]]), float(t[b - 1]),
@@ -208,7 +216,7 @@ def detect_breaks(days: np.ndarray, values: np.ndarray, params: BreakParams | No
             result.outliers += int(exceed[:k_refit].sum())
             seg_idx = np.concatenate([seg_idx, new[~exceed[:k_refit]]])
             pos += k_refit
-            coefs, nh, rmse = _fit(t[seg_idx], y[seg_idx], origin, p.max_harmonics)
+            coefs, _, rmse = _fit(x_all, seg_idx, y, p.max_harmonics)
         if not broke:
             result.segments.append(Segment(float(t[seg_idx[0]]), float(t[n - 1]),
                                            len(seg_idx), coefs, rmse))
