@@ -4,6 +4,8 @@
   Defaults to ``~/.local/share/sitewatch`` (``$XDG_DATA_HOME/sitewatch``).
 - ``SITEWATCH_DB``: SQLAlchemy URL of the catalog; defaults to
   ``sqlite:///$SITEWATCH_HOME/catalog.sqlite``.
+- ``SITEWATCH_HTTP_TIMEOUT`` (seconds, default 30) and ``SITEWATCH_HTTP_RETRIES``
+  (default 3, with exponential back-off) for STAC APIs and remote assets.
 - ``SITEWATCH_SAMPLES``: the shared sample data; defaults to ``../shared/data``
   relative to the current directory or to the source checkout, when it exists.
 """
@@ -85,3 +87,26 @@ def samples_dir() -> Path:
             "that holds levir-cd/ and puerto-rico-maria/"
         )
     return found
+
+
+def _env_number(name: str, default: float, lo: float, hi: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a number: give e.g. {default:g}") from exc
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name}={raw!r} is out of range: give {lo:g} to {hi:g}")
+    return value
+
+
+def http_timeout() -> float:
+    """Seconds to wait for a remote server (SITEWATCH_HTTP_TIMEOUT)."""
+    return _env_number("SITEWATCH_HTTP_TIMEOUT", 30.0, 0.1, 3600.0)
+
+
+def http_retries() -> int:
+    """Retries of a failed remote request, with back-off (SITEWATCH_HTTP_RETRIES)."""
+    return int(_env_number("SITEWATCH_HTTP_RETRIES", 3, 0, 20))

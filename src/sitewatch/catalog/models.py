@@ -200,3 +200,19 @@ class Timeline(Base):
     outputs: Mapped[dict[str, str]] = mapped_column(JSON)
     timings_s: Mapped[dict[str, float]] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StacSkip(Base):
+    """A STAC item not imported for a site, and why (e.g. too little of the AOI clear)."""
+
+    __tablename__ = "stac_skips"
+    __table_args__ = (UniqueConstraint("site_id", "collection", "item_id", name="uq_stac_skip"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    collection: Mapped[str] = mapped_column(String(200))
+    item_id: Mapped[str] = mapped_column(String(300))
+    acquired: Mapped[str | None] = mapped_column(String(40))
+    clear_fraction: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from sitewatch.catalog.models import Chip, Detection, Run, Scene, Site, Timeline
+from sitewatch.catalog.models import Chip, Detection, Run, Scene, Site, StacSkip, Timeline
 from sitewatch.errors import ConflictError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -205,6 +205,25 @@ class Store:
     def timeline(self, site_id: int) -> Timeline | None:
         with self.session() as s:
             return s.scalar(select(Timeline).where(Timeline.site_id == site_id))
+
+    # --- STAC items refused ------------------------------------------------------------------
+    def add_stac_skip(self, skip: StacSkip) -> StacSkip:
+        """Record (or update) why an item was not imported for a site."""
+        skip.recorded_at = utcnow()
+        with self.session() as s:
+            old = s.scalar(select(StacSkip).where(
+                StacSkip.site_id == skip.site_id, StacSkip.collection == skip.collection,
+                StacSkip.item_id == skip.item_id))
+            if old is not None:
+                s.delete(old)
+                s.flush()
+            s.add(skip)
+        return skip
+
+    def stac_skips(self, site_id: int) -> list[StacSkip]:
+        with self.session() as s:
+            return list(s.scalars(select(StacSkip).where(StacSkip.site_id == site_id)
+                                  .order_by(StacSkip.acquired, StacSkip.item_id)))
 
 
 def scene_sort_key(scene: Scene) -> tuple[Any, ...]:

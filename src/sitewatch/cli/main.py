@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from sitewatch import __version__
-from sitewatch.cli import scenes, series, sites
+from sitewatch.cli import scenes, series, sites, stac
 from sitewatch.cli.common import err, open_store, out, print_json
 from sitewatch.errors import SitewatchError
 
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 app.add_typer(sites.app, name="sites")
 app.add_typer(scenes.app, name="scenes")
+app.add_typer(stac.app, name="stac")
 app.command()(series.timeline)
 app.command()(series.rank)
 _VERBOSE = {"on": False}
@@ -44,6 +45,8 @@ def root(
     _VERBOSE["on"] = verbose
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    # retries are reported by sitewatch's own error line, not one warning per attempt
+    logging.getLogger("urllib3").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
 @app.command()

@@ -42,7 +42,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 def write_cog(path: Path, data: np.ndarray, crs: str, transform: Affine,
               nodata: float | None = np.nan, descriptions: list[str] | None = None,
-              tags: dict[str, str] | None = None) -> Path:
+              tags: dict[str, str] | None = None, blocksize: int = 512) -> Path:
     """Write (bands, h, w) data as a Cloud-Optimised GeoTIFF (deflate), with optional band
     descriptions and dataset tags (provenance)."""
     arr = data if data.ndim == 3 else data[None]
@@ -59,7 +59,8 @@ def write_cog(path: Path, data: np.ndarray, crs: str, transform: Affine,
             if tags:
                 ds.update_tags(**tags)
         with mem.open() as src:
-            rasterio.shutil.copy(src, tmp, driver="COG", compress="DEFLATE", predictor="YES")
+            rasterio.shutil.copy(src, tmp, driver="COG", compress="DEFLATE", predictor="YES",
+                                 blocksize=blocksize)
     return path
 
 

@@ -37,6 +37,7 @@ from sitewatch.geo.aoi import to_crs
 from sitewatch.geo.area import area_perimeter_m
 from sitewatch.geo.grid import Grid, site_grid
 from sitewatch.imagery.local import read_onto_grid
+from sitewatch.imagery.masks import MASK_KINDS, clear_mask
 from sitewatch.imagery.write import atomic_path, write_cog
 from sitewatch.monitor.analysis import software_versions
 from sitewatch.monitor.chips import aoi_mask
@@ -50,9 +51,6 @@ MIN_CLEAR = 0.5
 #: a pixel break counts toward a site break within this many days of it
 AREA_WINDOW_DAYS = 183
 _VISIBLE = ("blue", "green", "red")
-_SCL_CLEAR = {4, 5, 6, 7}  # vegetation, bare soil, water, unclassified
-_FMASK_CLEAR = {0, 1}  # clear land, water
-_QA_PIXEL_BAD = 0b111111  # fill, dilated cloud, cirrus, cloud, shadow, snow
 
 
 @dataclass
@@ -71,16 +69,6 @@ def scene_day(scene: Scene) -> float | None:
     return (scene.acquired_start.toordinal() + scene.acquired_end.toordinal()) / 2
 
 
-def _qa_clear(qa: np.ndarray, kind: str) -> np.ndarray:
-    finite = np.isfinite(qa)
-    codes = np.where(finite, qa, -1).astype(np.int64)
-    if kind == "fmask":
-        return finite & np.isin(codes, list(_FMASK_CLEAR))
-    if kind == "scl":
-        return finite & np.isin(codes, list(_SCL_CLEAR))
-    return finite & ((codes & _QA_PIXEL_BAD) == 0)
-
-
 def scene_features(data: np.ndarray, names: list[str], scene: Scene, inside: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
     """((F, h, w) features with NaN where not clear, (h, w) clear mask) of one scene."""
@@ -88,9 +76,9 @@ def scene_features(data: np.ndarray, names: list[str], scene: Scene, inside: np.
     names = list(names)
     data = data.astype(np.float32, copy=True)
     clear = inside.copy()
-    for kind in ("fmask", "qa_pixel", "scl"):
+    for kind in MASK_KINDS:
         if kind in names:
-            clear &= _qa_clear(data[names.index(kind)], kind)
+            clear &= clear_mask(data[names.index(kind)], kind)
     refl_names = [n for n in names if n not in {"fmask", "qa_pixel", "scl", "ndvi", "clp",
                                                   "thermal", "alpha"}]
     needed = [names.index(n) for n in refl_names] + ([names.index("ndvi")] if "ndvi" in names
