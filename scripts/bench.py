@@ -4,7 +4,10 @@ shared real stacks. Each case runs in its own process so that peak memory is its
 Cases:
 - landsat-447: bulk import of the 447-scene Landsat stack (5 x 5 px, 8 bands), then
   ``timeline`` with per-pixel breaks;
-- eopatch-68: import of the 68-date Sentinel-2 EOPatch (101 x 100 px), then ``timeline``.
+- eopatch-68: import of the 68-date Sentinel-2 EOPatch (101 x 100 px), then ``timeline``;
+- stac-5km: ``stac fetch`` of one Sentinel-2 item for a 5 x 5 km site from ``rustac serve``
+  on loopback, its assets 41 x 41 km COGs (1024 px tiles, as on Earth Search) served with
+  HTTP ranges: bytes read against the bytes of the chip, and the time to load the scene.
 """
 
 from __future__ import annotations
@@ -20,7 +23,53 @@ from pathlib import Path
 
 from sitewatch.config import samples_dir
 
-CASES = ("landsat-447", "eopatch-68")
+CASES = ("landsat-447", "eopatch-68", "stac-5km")
+
+
+def stac_case(tmp: Path) -> dict[str, object]:
+    from pyproj import Transformer
+
+    from sitewatch.cli.main import main
+    from sitewatch.devtools.localstac import (
+        AssetServer,
+        RustacServer,
+        free_port,
+        read_chips,
+        write_collection,
+        write_item,
+    )
+
+    port = free_port()
+    chip = read_chips(samples_dir(), repeat=8)[0]
+    doc = write_item(chip, tmp, f"http://127.0.0.1:{port}", chip.acquired, "02.14", True,
+                     blocksize=1024, item_id="S2_mirrored_tile_L2A")
+    col, items = write_collection(tmp, [doc], "one mirrored tile, for benchmarks")
+    tf = chip.transform
+    h, w = chip.shape
+    cx, cy = tf.c + tf.a * w / 2, tf.f + tf.e * h / 2
+    to_ll = Transformer.from_crs(chip.crs, "EPSG:4326", always_xy=True)
+    ring = [to_ll.transform(cx + dx, cy + dy) for dx, dy in
+            ((-2500, -2500), (2500, -2500), (2500, 2500), (-2500, 2500), (-2500, -2500))]
+    gj = tmp / "aoi.geojson"
+    gj.write_text(json.dumps({"type": "Polygon", "coordinates": [ring]}))
+    assert main(["sites", "add", "s", "--geojson", str(gj)]) == 0
+    full = sum(f.stat().st_size for f in (tmp / "assets").rglob("*.tif"))
+    with AssetServer(tmp / "assets", port) as assets, RustacServer([col, items]) as api:
+        assets.reset()
+        t0 = time.perf_counter()
+        assert main(["stac", "fetch", "s", "--url", api.url, "--min-clear", "0"]) == 0
+        took = time.perf_counter() - t0
+        read = assets.bytes_sent
+    chip_file = next((tmp / "ws" / "stac").rglob("*.tif"))
+    import rasterio
+
+    with rasterio.open(chip_file) as ds:
+        decoded = ds.width * ds.height * 5 * 2  # 4 bands + mask as stored (uint16/uint8 ~2 B)
+        shape = f"{ds.width}x{ds.height}"
+    return {"case": "stac-5km", "load_s": round(took, 2), "bytes_read": read,
+            "asset_bytes": full, "chip_file_bytes": chip_file.stat().st_size,
+            "window_decoded_bytes": decoded, "chip_px": shape,
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
 def run_case(case: str) -> dict[str, object]:
@@ -30,6 +79,8 @@ def run_case(case: str) -> dict[str, object]:
 
     tmp = Path(tempfile.mkdtemp(prefix="sitewatch-bench-"))
     os.environ["SITEWATCH_HOME"] = str(tmp / "ws")
+    if case == "stac-5km":
+        return stac_case(tmp)
     samples = samples_dir()
     if case == "landsat-447":
         with tarfile.open(samples / "timeseries/yatsm-landsat-p035r032/"
@@ -58,14 +109,25 @@ def main() -> int:
         res = run_case(sys.argv[2])
         sys.stderr.write("BENCH " + json.dumps(res) + "\n")
         return 0
-    print(f"{'case':14s} {'import s':>9s} {'timeline s':>11s} {'peak MiB':>9s}")
+    results = []
     for case in CASES:
         proc = subprocess.run([sys.executable, __file__, "--case", case], capture_output=True,
                               text=True, check=True)
         line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("BENCH "))
-        r = json.loads(line[6:])
-        print(f"{r['case']:14s} {r['import_s']:9.2f} {r['timeline_s']:11.2f} "
+        results.append(json.loads(line[6:]))
+    print("time series")
+    print(f"  {'case':14s} {'import s':>9s} {'timeline s':>11s} {'peak MiB':>9s}")
+    for r in results[:2]:
+        print(f"  {r['case']:14s} {r['import_s']:9.2f} {r['timeline_s']:11.2f} "
               f"{r['peak_rss_mib']:9.1f}")
+    r = results[2]
+    print("STAC fetch of one scene for a 5 x 5 km site (4 bands + mask)")
+    print(f"  chip {r['chip_px']} px; load {r['load_s']:.2f} s; peak {r['peak_rss_mib']} MiB")
+    print(f"  bytes read {r['bytes_read']:,} of {r['asset_bytes']:,} in the assets "
+          f"({100 * r['bytes_read'] / r['asset_bytes']:.1f}%)")
+    print(f"  chip: {r['chip_file_bytes']:,} bytes as float32 COG, "
+          f"{r['window_decoded_bytes']:,} bytes as stored numbers; read/chip = "
+          f"{r['bytes_read'] / r['window_decoded_bytes']:.2f}")
     return 0
 
 

@@ -209,100 +209,156 @@ def _scl_from_label(label: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return scl
 
 
+@dataclass
+class _Chip:
+    chip: str
+    location: str
+    acquired: datetime
+    crs: Any
+    transform: Any
+    dn: dict[str, np.ndarray]
+    valid: np.ndarray
+    label: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        h, w = self.valid.shape
+        return int(h), int(w)
+
+
+def _mirror(a: np.ndarray, repeat: int) -> np.ndarray:
+    """``repeat`` x ``repeat`` copies of ``a``, alternate ones flipped so edges meet."""
+    row = np.concatenate([a if k % 2 == 0 else a[:, ::-1] for k in range(repeat)], axis=1)
+    return np.concatenate([row if k % 2 == 0 else row[::-1] for k in range(repeat)], axis=0)
+
+
+def read_chips(samples: Path, repeat: int = 1) -> list[_Chip]:
+    """The Sentinel-2 chips of the samples with their masks; ``repeat`` > 1 mirrors each
+    into a larger tile (same pixels, for input/output benchmarks only)."""
+    src = samples / CHIPS
+    chips = []
+    for line in (src / "train_metadata_subset.csv").read_text().splitlines()[1:]:
+        chip_id, location, when, _ = line.split(",")
+        with rasterio.open(src / "train_features" / chip_id / "B02.tif") as ds:
+            crs, tf = ds.crs, ds.transform
+        dn = {}
+        for b in BANDS:
+            with rasterio.open(src / "train_features" / chip_id / f"{b}.tif") as ds:
+                dn[b] = _mirror(ds.read(1), repeat)
+        with rasterio.open(src / "train_labels" / f"{chip_id}.tif") as ds:
+            label = _mirror(ds.read(1), repeat)
+        valid = np.all([v > 0 for v in dn.values()], axis=0)
+        chips.append(_Chip(chip_id, location, datetime.fromisoformat(when.replace("Z", "+00:00")),
+                           crs, tf, dn, valid, label))
+    return sorted(chips, key=lambda c: c.chip)
+
+
+def _asset_doc(href: str, title: str, rb: dict[str, Any], shape: tuple[int, int], tf: Any,
+               roles: list[str], eo: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    doc = {"href": href, "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+           "roles": roles, "title": title, "raster:bands": [rb], "proj:shape": list(shape),
+           "proj:transform": list(tf)[:6]}
+    if eo:
+        doc["eo:bands"] = eo
+    return doc
+
+
+def write_item(c: _Chip, out: Path, asset_url: str, t: datetime, baseline: str, honest: bool,
+               blocksize: int = 256, item_id: str | None = None) -> dict[str, Any]:
+    """COG assets of one chip as ``baseline`` numbers, and its STAC item document.
+
+    Baseline 04.00 and later store reflectance * 10000 + 1000. ``honest`` False writes
+    the misleading metadata seen in some 2022 Earth Search items: no offset in
+    raster:bands and ``earthsearch:boa_offset_applied`` false.
+    """
+    item_id = item_id or f"S2_{c.location}_{c.chip}_{t:%Y%m%d}_L2A"
+    folder = out / "assets" / item_id
+    shift = 1000 if baseline >= "04.00" else 0
+    crs = c.crs.to_string()
+    assets: dict[str, Any] = {}
+    for b, common in BANDS.items():
+        arr = np.where(c.valid, c.dn[b].astype(np.uint32) + shift, 0).astype(np.uint16)
+        write_cog(folder / f"{b}.tif", arr[None], crs, c.transform, nodata=0,
+                  blocksize=blocksize)
+        rb: dict[str, Any] = {"nodata": 0, "data_type": "uint16", "scale": 0.0001,
+                              "spatial_resolution": 10}
+        if shift and honest:
+            rb["offset"] = -0.1
+        assets[b] = _asset_doc(f"{asset_url}/{item_id}/{b}.tif", f"{common} band", rb,
+                               c.shape, c.transform, ["data", "reflectance"],
+                               [{"name": b, "common_name": common,
+                                 "center_wavelength": WAVELENGTH[b]}])
+    write_cog(folder / "SCL.tif", _scl_from_label(c.label, c.valid)[None], crs, c.transform,
+              nodata=0, blocksize=blocksize)
+    assets["SCL"] = _asset_doc(f"{asset_url}/{item_id}/SCL.tif",
+                               "scene classification (from the chip's real cloud mask)",
+                               {"nodata": 0, "data_type": "uint8"}, c.shape, c.transform,
+                               ["data"])
+    h, w = c.shape
+    west, north = c.transform.c, c.transform.f
+    bounds = (west, north + c.transform.e * h, west + c.transform.a * w, north)
+    ll = Transformer.from_crs(c.crs, "EPSG:4326", always_xy=True).transform_bounds(*bounds)
+    cloud = float(100 * ((c.label == 1) & c.valid).sum() / max(int(c.valid.sum()), 1))
+    props = {"datetime": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "platform": "sentinel-2a",
+             "constellation": "sentinel-2", "instruments": ["msi"],
+             "eo:cloud_cover": round(cloud, 2), "proj:epsg": c.crs.to_epsg(),
+             "proj:bbox": list(bounds), "s2:processing_baseline": baseline,
+             "s2:product_uri": f"S2A_MSIL2A_{t:%Y%m%dT%H%M%S}_N{baseline.replace('.', '')}"
+                               f"_R000_T00XXX_{t:%Y%m%dT%H%M%S}.SAFE",
+             "earthsearch:boa_offset_applied": bool(shift and honest)}
+    return {"type": "Feature", "stac_version": "1.0.0", "id": item_id,
+            "collection": "sentinel-2-l2a",
+            "stac_extensions": [
+                "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
+                "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
+                "https://stac-extensions.github.io/eo/v1.1.0/schema.json"],
+            "geometry": mapping(box(*ll)), "bbox": list(ll), "properties": props,
+            "links": [], "assets": assets}
+
+
+def write_collection(out: Path, feats: list[dict[str, Any]], description: str
+                     ) -> tuple[Path, Path]:
+    """collection.json and items.json for ``feats`` under ``out``."""
+    bbs = [f["bbox"] for f in feats]
+    times = [f["properties"]["datetime"] for f in feats]
+    collection = {
+        "type": "Collection", "stac_version": "1.0.0", "id": "sentinel-2-l2a",
+        "description": description, "license": "CC-BY-4.0",
+        "extent": {"spatial": {"bbox": [[min(b[0] for b in bbs), min(b[1] for b in bbs),
+                                          max(b[2] for b in bbs), max(b[3] for b in bbs)]]},
+                   "temporal": {"interval": [[min(times), max(times)]]}},
+        "links": []}
+    out.mkdir(parents=True, exist_ok=True)
+    col_path, items_path = out / "collection.json", out / "items.json"
+    col_path.write_text(json.dumps(collection))
+    items_path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    return col_path, items_path
+
+
 def build_s2_collection(samples: Path, out: Path, asset_url: str,
                         extra_dates: int = 2) -> tuple[Path, Path, list[SampleItem]]:
     """Write COG assets under ``out/assets`` and (collection.json, items.json) under ``out``.
 
     Per chip: the real acquisition (baseline 02.14), then ``extra_dates`` re-encodings as
-    baseline 04.00 at later dates, one of them with the misleading metadata seen in some
-    2022 Earth Search items (no offset in raster:bands, boa_offset_applied false).
-    Asset hrefs start with ``asset_url`` (an :class:`AssetServer` on ``out/assets``).
+    baseline 04.00 at later dates, every second one with misleading metadata (see
+    :func:`write_item`). Asset hrefs start with ``asset_url`` (an :class:`AssetServer` on
+    ``out/assets``).
     """
-    src = samples / CHIPS
-    meta = {}
-    for line in (src / "train_metadata_subset.csv").read_text().splitlines()[1:]:
-        chip_id, location, when, _ = line.split(",")
-        meta[chip_id] = (location, when)
     feats, made = [], []
-    for chip, (location, when) in sorted(meta.items()):
-        with rasterio.open(src / "train_features" / chip / "B02.tif") as ds:
-            crs, tf, w, h = ds.crs, ds.transform, ds.width, ds.height
-            bounds = ds.bounds
-        dn = {b: rasterio.open(src / "train_features" / chip / f"{b}.tif").read(1)
-              for b in BANDS}
-        valid = np.all([v > 0 for v in dn.values()], axis=0)
-        label = rasterio.open(src / "train_labels" / f"{chip}.tif").read(1)
-        cloud = float(100 * ((label == 1) & valid).sum() / max(int(valid.sum()), 1))
-        to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-        ll = to_ll.transform_bounds(*bounds)
-        t0 = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    for c in read_chips(samples):
+        t0 = c.acquired
         versions = [("02.14", t0, True)]
         for k in range(extra_dates):
             versions.append(("04.00", datetime(2022, 5, 4, t0.hour, t0.minute, t0.second,
                                                tzinfo=t0.tzinfo) + timedelta(days=35 * k),
                              k % 2 == 0))
         for baseline, t, honest in versions:
-            item_id = f"S2_{location}_{chip}_{t:%Y%m%d}_L2A"
-            folder = out / "assets" / item_id
-            shift = 1000 if baseline >= "04.00" else 0
-            assets: dict[str, Any] = {}
-            for b, common in BANDS.items():
-                arr = np.where(valid, dn[b].astype(np.uint32) + shift, 0).astype(np.uint16)
-                write_cog(folder / f"{b}.tif", arr[None], crs.to_string(), tf, nodata=0,
-                          blocksize=256)
-                rb: dict[str, Any] = {"nodata": 0, "data_type": "uint16", "scale": 0.0001,
-                                      "spatial_resolution": 10}
-                if shift and honest:
-                    rb["offset"] = -0.1
-                assets[b] = {"href": f"{asset_url}/{item_id}/{b}.tif",
-                             "type": "image/tiff; application=geotiff; "
-                                     "profile=cloud-optimized",
-                             "roles": ["data", "reflectance"], "title": f"{common} band",
-                             "eo:bands": [{"name": b, "common_name": common,
-                                           "center_wavelength": WAVELENGTH[b]}],
-                             "raster:bands": [rb], "proj:shape": [h, w],
-                             "proj:transform": list(tf)[:6]}
-            write_cog(folder / "SCL.tif", _scl_from_label(label, valid)[None],
-                      crs.to_string(), tf, nodata=0, blocksize=256)
-            assets["SCL"] = {"href": f"{asset_url}/{item_id}/SCL.tif",
-                             "type": "image/tiff; application=geotiff; "
-                                     "profile=cloud-optimized",
-                             "roles": ["data"], "title": "scene classification (from the "
-                                                         "chip's real cloud mask)",
-                             "raster:bands": [{"nodata": 0, "data_type": "uint8"}],
-                             "proj:shape": [h, w], "proj:transform": list(tf)[:6]}
-            props = {"datetime": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "platform": "sentinel-2a",
-                     "constellation": "sentinel-2", "instruments": ["msi"],
-                     "eo:cloud_cover": round(cloud, 2), "proj:epsg": crs.to_epsg(),
-                     "proj:bbox": list(bounds), "s2:processing_baseline": baseline,
-                     "s2:product_uri": f"S2A_MSIL2A_{t:%Y%m%dT%H%M%S}_N{baseline.replace('.', '')}"
-                                       f"_R000_T00XXX_{t:%Y%m%dT%H%M%S}.SAFE",
-                     "earthsearch:boa_offset_applied": bool(shift and honest)}
-            feats.append({
-                "type": "Feature", "stac_version": "1.0.0", "id": item_id,
-                "collection": "sentinel-2-l2a",
-                "stac_extensions": [
-                    "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
-                    "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
-                    "https://stac-extensions.github.io/eo/v1.1.0/schema.json"],
-                "geometry": mapping(box(*ll)), "bbox": list(ll), "properties": props,
-                "links": [], "assets": assets})
-            made.append(SampleItem(item_id, chip, props["datetime"], baseline, round(cloud, 2),
-                                   ll))
-    all_ll = [i.bounds_wgs84 for i in made]
-    collection = {
-        "type": "Collection", "stac_version": "1.0.0", "id": "sentinel-2-l2a",
-        "description": "Sentinel-2 L2A chips of the shared samples, served on loopback",
-        "license": "CC-BY-4.0",
-        "extent": {"spatial": {"bbox": [[min(b[0] for b in all_ll), min(b[1] for b in all_ll),
-                                          max(b[2] for b in all_ll), max(b[3] for b in all_ll)]]},
-                   "temporal": {"interval": [[min(i.datetime for i in made),
-                                              max(i.datetime for i in made)]]}},
-        "links": []}
-    out.mkdir(parents=True, exist_ok=True)
-    col_path, items_path = out / "collection.json", out / "items.json"
-    col_path.write_text(json.dumps(collection))
-    items_path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+            doc = write_item(c, out, asset_url, t, baseline, honest)
+            feats.append(doc)
+            made.append(SampleItem(doc["id"], c.chip, doc["properties"]["datetime"], baseline,
+                                   doc["properties"]["eo:cloud_cover"], tuple(doc["bbox"])))
+    col_path, items_path = write_collection(
+        out, feats, "Sentinel-2 L2A chips of the shared samples, served on loopback")
     return col_path, items_path, made
 
 
