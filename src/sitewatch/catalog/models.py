@@ -59,6 +59,9 @@ class Site(BBoxMixin, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     scenes: Mapped[list[Scene]] = relationship(back_populates="site", cascade="all, delete-orphan")
+    sources: Mapped[list[SiteSource]] = relationship(
+        back_populates="site", cascade="all, delete-orphan", order_by="SiteSource.id",
+        lazy="selectin")
 
     @property
     def aoi(self) -> dict[str, Any]:
@@ -216,3 +219,22 @@ class StacSkip(Base):
     clear_fraction: Mapped[float | None] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SiteSource(Base):
+    """A text a site was found in: the file, its title and sha256, and every quote."""
+
+    __tablename__ = "site_sources"
+    __table_args__ = (UniqueConstraint("site_id", "sha256", name="uq_site_source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    file: Mapped[str] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    published: Mapped[str | None] = mapped_column(String(10))
+    quotes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    candidate: Mapped[dict[str, Any]] = mapped_column(JSON)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    site: Mapped[Site] = relationship(back_populates="sources")

@@ -18,7 +18,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from sitewatch.catalog.models import Chip, Detection, Run, Scene, Site, StacSkip, Timeline
+from sitewatch.catalog.models import (
+    Chip,
+    Detection,
+    Run,
+    Scene,
+    Site,
+    SiteSource,
+    StacSkip,
+    Timeline,
+)
 from sitewatch.errors import ConflictError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -224,6 +233,19 @@ class Store:
         with self.session() as s:
             return list(s.scalars(select(StacSkip).where(StacSkip.site_id == site_id)
                                   .order_by(StacSkip.acquired, StacSkip.item_id)))
+
+    # --- sources of sites ----------------------------------------------------------------
+    def add_source(self, site_id: int, source: SiteSource) -> bool:
+        """Attach a text to a site; False when that text (same sha256) is already there."""
+        source.added_at = utcnow()
+        with self.session() as s:
+            dup = s.scalar(select(SiteSource.id).where(SiteSource.site_id == site_id,
+                                                       SiteSource.sha256 == source.sha256))
+            if dup is not None:
+                return False
+            source.site_id = site_id
+            s.add(source)
+        return True
 
 
 def scene_sort_key(scene: Scene) -> tuple[Any, ...]:

@@ -133,6 +133,51 @@ def export(
 
 
 @app.command()
+def extract(
+    article: Annotated[Path, typer.Argument(help="Article: text, Markdown, HTML or PDF file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    date: Annotated[str | None, typer.Option(
+        help="The article's date (YYYY-MM-DD), to resolve 'last month' or 'in July', when "
+             "the article does not state it.")] = None,
+    text_out: Annotated[Path | None, typer.Option(
+        help="Write the text that offsets refer to (for HTML, Markdown and PDF).")] = None,
+) -> None:
+    """Candidate sites in an article: facility, kind, place, coordinates, quotes, dates."""
+    from sitewatch.dates import ObsDate
+    from sitewatch.monitor.fromtext import read_candidates
+
+    published = None
+    if date is not None:
+        when = ObsDate.parse(date)
+        if when.precision != "day" or when.start is None:
+            raise SitewatchError(f"--date {date!r} must be a day, YYYY-MM-DD")
+        published = when.start
+    art, cands = read_candidates(article, published)
+    if text_out is not None:
+        from sitewatch.imagery.write import atomic_path
+
+        with atomic_path(text_out) as tmp:
+            tmp.write_text(art.text, encoding="utf-8")
+    if as_json:
+        print_json(cands)
+        return
+    pub = art.published.isoformat() if art.published else "not stated"
+    out.print(f"{art.path.name}: {art.title or '(untitled)'}; dated {pub}; "
+              f"{len(cands)} candidate site(s)", markup=False)
+    for c in cands:
+        where = (f"{c['lat']:.4f}, {c['lon']:.4f} ±{c['radius_m'] / 1000:.0f} km"
+                 if c["lat"] is not None else "not placed")
+        out.print(f"- {c['name']} [{c['kind']}] {c['place'] or '?'}, {c['country'] or '?'}: "
+                  f"{where}; confidence {c['confidence']}", markup=False)
+        for e in c["evidence"][:2]:
+            out.print(f"    \"{e['quote'][:150]}\" [{e['start']}:{e['end']}]", markup=False)
+        for claim in c["imagery"]:
+            out.print(f"    imagery: {', '.join(claim['providers'])}"
+                      + (f", {'/'.join(claim['months'])}" if claim["months"] else ""),
+                      markup=False)
+
+
+@app.command()
 def demo() -> None:
     """Build a demo workspace from the real sample data, analyse it and write reports."""
     from sitewatch.config import samples_dir

@@ -60,3 +60,28 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
         c = s.aoi_geom.centroid
         out.print(f"{s.id:4d}  {s.name}  [{s.kind or '-'}; {s.country or '-'}]  "
                   f"centre {c.y:.5f}, {c.x:.5f}", markup=False)
+
+
+@app.command("from-text")
+def from_text(
+    article: Annotated[Path, typer.Argument(help="Article: text, Markdown, HTML or PDF file.")],
+    accept: Annotated[list[str] | None, typer.Option(
+        help="Candidate name (or alias) to add; repeatable. See 'sitewatch extract'.")] = None,
+    take_all: Annotated[bool, typer.Option("--all", help="Add every placed candidate.")
+                        ] = False,
+    date: Annotated[str | None, typer.Option(help="The article's date, YYYY-MM-DD.")] = None,
+) -> None:
+    """Add candidates of an article to the watchlist, with the article and every quote."""
+    from sitewatch.dates import ObsDate
+    from sitewatch.monitor.fromtext import add_from_text
+
+    published = ObsDate.parse(date).start if date else None
+    _, store = open_store()
+    art, results = add_from_text(store, article, accept, take_all, published)
+    for r in results:
+        extra = f" ({r.reason})" if r.reason else ""
+        ident = f" as site {r.site_id}" if r.site_id else ""
+        out.print(f"{r.status}: {r.name}{ident}{extra}", markup=False)
+    n = sum(r.status == "added" for r in results)
+    out.print(f"{n} site(s) added from {art.path.name} (sha256 {art.sha256[:12]})",
+              markup=False)

@@ -68,6 +68,22 @@ def summary_sentence(d: ReportData) -> str:
             f"{d.aoi_area_m2:,.0f} m² AOI holds change.")
 
 
+def _sources_html(site: Site) -> str:
+    """The texts the site was found in, each quote with its character offsets."""
+    if not site.sources:
+        return ""
+    parts = ["<h2>Sources</h2>"]
+    for src in site.sources:
+        dated = f", dated {src.published}" if src.published else ""
+        parts.append(f"<p><b>{esc(src.title or src.file)}</b>{esc(dated)}<br>"
+                     f"<span class=credit>{esc(src.file)}; sha256 {esc(src.sha256)}</span></p>")
+        parts.append("<ul>" + "".join(
+            f"<li><q>{esc(q.get('quote', ''))}</q> "
+            f"<span class=credit>[characters {esc(q.get('start'))}-{esc(q.get('end'))}]"
+            f"</span></li>" for q in src.quotes) + "</ul>")
+    return "\n".join(parts)
+
+
 def render_html(d: ReportData) -> str:
     """The report as one HTML string; every value that came from a user is escaped."""
     s, r = d.site, d.run
@@ -99,6 +115,7 @@ def render_html(d: ReportData) -> str:
     params = esc(json.dumps(r.parameters, indent=2, sort_keys=True))
     credits = "; ".join(sorted({d.before.credit, d.after.credit}))
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    sources = _sources_html(s)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy"
@@ -115,6 +132,7 @@ img{{max-width:100%;border:1px solid #ccc}} pre{{background:#f7f7f7;padding:.5em
 <h1>{esc(s.name)}</h1>
 <p>{esc(summary_sentence(d))}</p>
 <h2>Site</h2><table>{facts}</table>
+{sources}
 <h2>Before and after</h2>
 <figure><img alt="Before/after figure of {esc(s.name)}" src="data:image/png;base64,{img}">
 <figcaption class="credit">Before: {esc(when(d.before))}. After: {esc(when(d.after))}.

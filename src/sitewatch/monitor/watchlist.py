@@ -9,7 +9,7 @@ from typing import Any
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from sitewatch.catalog import Scene, Site, Store
+from sitewatch.catalog import Scene, Site, SiteSource, Store
 from sitewatch.dates import ObsDate
 from sitewatch.errors import GeometryError, InputValueError
 from sitewatch.geo.aoi import check_aoi, geometry_json, to_crs
@@ -19,8 +19,9 @@ from sitewatch.imagery.names import ProductName, product_name_of_path
 
 def add_site(store: Store, name: str, aoi: BaseGeometry, kind: str | None = None,
              country: str | None = None, aliases: list[str] | None = None,
-             notes: str | None = None) -> Site:
-    """Add a site with its AOI (WGS84 polygon). Raises ConflictError if the name exists."""
+             notes: str | None = None, sources: list[SiteSource] | None = None) -> Site:
+    """Add a site with its AOI (WGS84 polygon) and the texts it was found in, in one
+    transaction. Raises ConflictError if the name exists."""
     clean = name.strip()
     if not clean:
         raise InputValueError("site name is empty: give a name such as 'Votkinsk plant'")
@@ -28,7 +29,7 @@ def add_site(store: Store, name: str, aoi: BaseGeometry, kind: str | None = None
     w, s, e, n = aoi.bounds
     site = Site(name=clean, aliases=aliases or [], kind=kind, country=country,
                 aoi_geojson=geometry_json(aoi), notes=notes,
-                min_lon=w, min_lat=s, max_lon=e, max_lat=n)
+                min_lon=w, min_lat=s, max_lon=e, max_lat=n, sources=list(sources or []))
     return store.add_site(site)
 
 

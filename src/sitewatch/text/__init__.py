@@ -1,0 +1,1 @@
+"""From articles to a watchlist: text ingestion, an offline gazetteer, facility extraction."""
