@@ -117,7 +117,7 @@ def test_named_facilities_aliases_and_non_sites(tmp_path: Path) -> None:
                      "Sohae Satellite Launching Station"]
     biysk, votkinsk, odesa, sohae = cands
     # three mentions of the Biysk plant are one candidate with all its quotes
-    assert len(biysk["evidence"]) == 2 and "Biysk" in biysk["aliases"]
+    assert len(biysk["evidence"]) == 2 and "Biysk plant" in biysk["aliases"]
     assert biysk["kind"] == "propellant or chemical plant" and _near(biysk, 52.53, 85.21, 30)
     # the Votkinsk of Udmurtia, with the missile plant's own quote
     assert votkinsk["kind"] == "missile assembly plant" and _near(votkinsk, 57.05, 54.0, 30)
@@ -135,6 +135,45 @@ def test_named_facilities_aliases_and_non_sites(tmp_path: Path) -> None:
     for c in cands:
         for e in c["evidence"]:
             assert SNIPPET[e["start"]:e["end"]] == e["quote"]
+
+
+REPORT = """\
+Ukraine hits Russian refinery and drone plant, satellite images show damage
+KYIV, Nov 3 (Reuters) - Ukrainian drones struck the Novoshakhtinsk oil refinery in Russia's \
+Rostov region overnight, the regional governor said on Sunday.
+Satellite imagery from Planet Labs PBC shows new buildings at the Alabuga Special Economic \
+Zone in Tatarstan, where Iranian-designed Shahed drones are assembled.
+Jeffrey Lewis, a professor at the Middlebury Institute of International Studies in Monterey, \
+California, said the expansion of the plant began in the spring of 2023.
+Ukraine's General Staff said it hit the Engels air base in the Saratov region and an \
+ammunition depot near Toropets in the Tver region.
+Commercial images taken by Airbus in August show construction at the Yongbyon nuclear \
+complex, North Korea's main nuclear site, about 90 km north of Pyongyang.
+Pictures from Maxar show three destroyers at the Jiangnan Shipyard on Changxing Island near \
+Shanghai and a new dry dock at the Dalian shipyard in Liaoning province.
+"""
+
+
+def test_genre_report_facilities_and_what_is_not_a_site() -> None:
+    cands = {c["name"]: c for c in extract_sites(REPORT)}
+    assert set(cands) == {"Novoshakhtinsk oil refinery", "Alabuga Special Economic Zone",
+                          "Engels air base", "depot or arsenal near Toropets",
+                          "Yongbyon nuclear complex", "Jiangnan Shipyard", "Dalian shipyard"}
+    assert cands["Novoshakhtinsk oil refinery"]["kind"] == "refinery"
+    assert _near(cands["Novoshakhtinsk oil refinery"], 47.76, 39.93, 30)
+    assert cands["Alabuga Special Economic Zone"]["kind"] == "drone factory"
+    assert cands["Alabuga Special Economic Zone"]["place_kind"] == "region"
+    assert _near(cands["Engels air base"], 51.48, 46.11, 30)
+    assert cands["Engels air base"]["kind"] == "airbase"
+    assert cands["depot or arsenal near Toropets"]["kind"] == "depot or arsenal"
+    assert _near(cands["Yongbyon nuclear complex"], 39.8, 125.8, 30)
+    assert cands["Yongbyon nuclear complex"]["kind"] == "nuclear facility"
+    # the name's homonym (Jiangnan, Chongqing) yields to "near Shanghai"
+    assert _near(cands["Jiangnan Shipyard"], 31.3, 121.5, 40)
+    assert _near(cands["Dalian shipyard"], 38.9, 121.6, 30)
+    places = " ".join(str(c["place"]) for c in cands.values())
+    for not_site in ("Kyiv", "Monterey", "California", "Pyongyang", "Saratov", "Tver"):
+        assert not_site not in places
 
 
 def test_aliases_and_homonyms() -> None:

@@ -24,6 +24,7 @@ from sitewatch.text.dates import FoundDate, find_dates
 from sitewatch.text.gazetteer import (
     Gazetteer,
     Place,
+    contains,
     distance_km,
     fold,
     fold_region,
@@ -81,7 +82,8 @@ _FACILITY_NOUN = re.compile(
     r"|depots?|arsenals?|shipyards?|dockyards?|yards|air ?bases?|airfields?|aerodromes?"
     r"|ports?|terminals?|bases?|cosmodromes?|launch(?:ing)? (?:pads?|sites?|stations?)"
     r"|test(?:ing)? (?:sites?|ranges?|grounds?)|proving grounds?|ranges|enterprises?"
-    r"|installations?|compounds?|mines?|warehouses?|hangars?|silos?)\b", re.I)
+    r"|installations?|compounds?|mines?|warehouses?|hangars?|silos?|halls?|workshops?"
+    r"|production lines?|reactors?|zones?)\b", re.I)
 _PRODUCTION = re.compile(r"\b(?:produc(?:e|es|ed|ing|tion)|manufactur(?:e|es|ed|ing)|assembl"
                          r"(?:e|es|ed|y|ing)|made|builds?|built|expan(?:d|ded|sion|sions))\b",
                          re.I)
@@ -95,20 +97,27 @@ KINDS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"propellant|explosives?|gunpowder|nitrocellulose|oleum|chemical plant|"
                 r"chemical (?:works|combine|factory)", re.I), "propellant or chemical plant"),
     (re.compile(r"refiner(?:y|ies)|oil (?:processing|depot)", re.I), "refinery"),
+    (re.compile(r"nuclear (?:complex|site|facility|facilities|plant|reactor|centre|center)|"
+                r"enrichment|reactors?\b|centrifuges?", re.I), "nuclear facility"),
     (re.compile(r"\b(?:ports?|harbou?rs?|terminals?|piers?|quays?)\b", re.I),
      "port or terminal"),
     (re.compile(r"air ?bases?|airfields?|aerodromes?|air force base", re.I), "airbase"),
     (re.compile(r"shipyards?|dockyards?|shipbuilding|naval yard", re.I), "shipyard"),
-    (re.compile(r"launch(?:ing)? (?:pad|site|station|complex)|cosmodrome|spaceport|"
+    (re.compile(r"launch(?:ing)? (?:pad|site|station|complex|cent(?:er|re))|cosmodrome|"
+                r"spaceport|space (?:cent(?:er|re)|port)|"
                 r"test(?:ing)? (?:site|range|ground)|proving ground|nuclear test", re.I),
      "test site"),
+    (re.compile(r"(?:ammunition|munitions?|arms|weapons?) (?:depots?|dumps?|stores?|"
+                r"warehouses?)|arsenals?", re.I), "depot or arsenal"),
     (re.compile(r"ammunition|munitions?|shells?\b|artillery (?:plant|factory)", re.I),
      "ammunition plant"),
     (re.compile(r"\bdrones?\b|\bUAVs?\b|Shahed|Geran", re.I), "drone factory"),
     (re.compile(r"arsenals?|depots?|storage", re.I), "depot or arsenal"),
-    (re.compile(r"naval base|submarine base|military base|garrison", re.I), "military base"),
+    (re.compile(r"naval base|submarine base|military (?:base|complex)|garrison|barracks",
+                re.I), "military base"),
 ]
-_HEAD = (r"(?:Machine[- ]Building Plant|Nuclear Power Plant|Power Plant|Plant|Factory|Works|"
+_HEAD = (r"(?:Special Economic Zone|Industrial Zone|Industrial Park|"
+         r"Machine[- ]Building Plant|Nuclear Power Plant|Power Plant|Plant|Factory|Works|"
          r"Refinery|Shipyard|Dockyard|Shipbuilding Yard|Air ?[Bb]ase|Airfield|Aerodrome|Port|"
          r"Terminal|Depot|Arsenal|Combine|Kombinat|Cosmodrome|Spaceport|"
          r"Launch(?:ing)? (?:Station|Site|Complex|Center|Centre|Pad)|"
@@ -117,9 +126,25 @@ _HEAD = (r"(?:Machine[- ]Building Plant|Nuclear Power Plant|Power Plant|Plant|Fa
 _NAME_WORD = r"(?:[A-Z][\w'’.-]*|\d+|of|and|for|named|after|im\.|&|the|de|on)"
 _NAMED = re.compile(rf"\b((?:[A-Z][\w'’.-]*)(?:\s+{_NAME_WORD}){{0,8}}?\s+{_HEAD})"
                     rf"(?:\s+No\.?\s?\d+)?")
-_PORT_OF = re.compile(r"\b([Pp]ort|[Hh]arbou?r|[Nn]aval [Bb]ase|[Ss]hipyard|[Rr]efinery|"
-                      r"[Aa]irbase|[Aa]ir [Bb]ase|[Aa]irfield) (?:of|at|in) "
+_PORT_OF = re.compile(r"\b([Pp]ort|[Hh]arbou?r|[Nn]aval [Bb]ase) of "
                       r"((?:St\.\s|Saint\s)?[A-Z][\w'’-]+(?:[\s-][A-Z][\w'’-]+){0,2})")
+#: a proper name followed by a facility noun in lower case: "Novoshakhtinsk oil refinery",
+#: "Punggye-ri nuclear test site", "Sevmash shipyard", "Parchin military complex"
+_ADJ = (r"(?:oil|nuclear|chemical|military|naval|missile|ammunition|gas|uranium|enrichment|"
+        r"space|satellite|launch|test|drone|tank|aircraft|aviation|artillery|explosives?|"
+        r"gunpowder|machine[- ]building|engine|motor|solid[- ]fuel|munitions?|production|"
+        r"assembly|storage|research|submarine|air|defen[cs]e|industrial|petrochemical|"
+        r"fuel|power|steel|metallurgical|shipbuilding|weapons?|arms)")
+_LOWER_HEAD = (r"(?:refinery|plant|factory|works|shipyard|dockyard|complex|site|base|air ?base|"
+               r"airfield|depot|arsenal|port|terminal|facility|cent(?:er|re)|range|station|"
+               r"cosmodrome|yard|reactor|zone|park)")
+_NAMED_LOWER = re.compile(rf"\b((?:St\.\s)?[A-Z][\w'’-]+(?:[\s-][A-Z][\w'’-]+){{0,2}}"
+                          rf"(?:\s+{_ADJ}){{0,3}}\s+{_LOWER_HEAD})\b")
+_LOCATOR = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:km|kilomet(?:re|er)s?|miles?|mi)\s+(?:to the\s+)?"
+                      r"(?:north|south|east|west)(?:-?(?:east|west))?(?:ward)?\s+of\s*$",
+                      re.I)
+_DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,40}(?:,\s*[A-Z][\w.]*\s*\d{0,2})?\s*"
+                       r"(?:\([A-Za-z ]+\))?\s*[-–—]")
 _PLACE_HEAD = re.compile(r"\b((?:St\.\s)?[A-Z][\w'’-]+(?:[\s-][A-Z][\w'’-]+){0,2})\s+"
                          r"(plant|factory|works|refinery|shipyard|port|airbase|air base|"
                          r"airfield|arsenal|depot|complex|facility|site|terminal)\b")
@@ -142,7 +167,10 @@ _STOP = {"the", "a", "an", "but", "and", "or", "in", "on", "at", "of", "for", "t
          "foundation", "group", "company", "corporation", "army", "navy", "air", "force",
          "forces", "defense", "defence", "security", "intelligence", "military", "state",
          "european", "soviet", "separately", "meanwhile", "however", "earlier",
-         "later", "today", "yesterday", "overnight", "plant", "factory", "port"}
+         "later", "today", "yesterday", "overnight", "plant", "factory", "port",
+         "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+         "commercial", "image", "imagery", "local", "regional", "russian",
+         "ukrainian", "iranian", "chinese", "israeli", "american", "british", "korean"}
 _REGION_WORDS = {"oblast", "krai", "kray", "republic", "region", "province", "territory",
                  "okrug", "governorate", "prefecture", "state", "county", "district"}
 _PERSON_BEFORE = re.compile(
@@ -152,10 +180,14 @@ _PERSON_BEFORE = re.compile(
 _NOT_SITE_AFTER = re.compile(r"^(?:-based|-born|-headquartered|\s+(?:said|says|told|wrote|"
                              r"reported|correspondent|bureau|newsroom)\b)")
 _EVENT_BEFORE = re.compile(r"(?:meeting|summit|talks|conference|interview|visit|speech|"
-                           r"sidelines|contributed|reporting|reported|said|told|according to"
+                           r"sidelines|contributed|reporting|reported"
                            r"|Center|Centre|Institute|Agency|Ministry|University|Council|"
                            r"Foundation|Studies|Committee|Office|Department|company|firm|"
-                           r"think tank|headquarters|embassy)[^.]{0,60}\b(?:in|from)\s*$")
+                           r"think tank|headquarters|embassy)[^.]{0,60}\b(?:in|from)\s*"
+                           r"(?:[A-Z][\w'’-]+(?:\s[A-Z][\w'’-]+)?\s*,\s*)?$")
+_SAID_IN = re.compile(r"\b(?:said|told|says|speaking|spoke|announced)\s+(?:(?:reporters|"
+                      r"journalists|officials|a \w+ conference)\s+)?(?:in|from)\s*"
+                      r"(?:[A-Z][\w'’-]+(?:\s[A-Z][\w'’-]+)?\s*,\s*)?$")
 _NEAR = re.compile(r"\b(?:outside|near|nearby|outskirts of|close to|(?:\d+\s*(?:km|kilometres|"
                    r"kilometers|miles)\s+)?(?:north|south|east|west)(?:-?(?:east|west))? of|"
                    r"around|vicinity of)\s*$", re.I)
@@ -308,6 +340,14 @@ class Extractor:
             if found is None:
                 continue
             text, a, b, options = found
+            kind_word = re.match(r"\s+(region|oblast|province|krai|kray|republic|governorate|"
+                                 r"prefecture|district)\b", self.text[b:b + 20])
+            if kind_word:  # "the Tver region": the region, not the city
+                regions = [p for p in self.gaz.lookup(f"{text} {kind_word.group(1)}")
+                           if p.kind == "region" and self._plausible(p, text)]
+                if regions:
+                    b += kind_word.end()
+                    text, options = self.text[a:b], regions
             before = self.text[max(0, a - 40):a]
             after = self.text[b:b + 80]
             if _PERSON_BEFORE.search(before) or _NOT_SITE_AFTER.match(after):
@@ -334,8 +374,7 @@ class Extractor:
         else:
             regions = [r for r in self.gaz.lookup(name) if r.kind == "region"]
             keep = [p for p in options if p.kind == "city" and any(
-                p.country == r.country and p.region and fold_region(p.region) ==
-                fold_region(r.name) for r in regions)]
+                contains(r, p) for r in regions)]
         return (keep, b + m.end()) if keep else ([], -1)
 
     def _best_span(self, words: list[str], a0: int
@@ -368,11 +407,24 @@ class Extractor:
                     and p.population < 500_000)
 
     # --- facilities ----------------------------------------------------------------------
-    def _kind(self, sent: Sentence, named_text: str = "") -> tuple[str, Sentence | None]:
-        """The facility kind, and the sentence that says it when it is another one."""
+    def _kind(self, sent: Sentence, named_text: str = "", at: int | None = None
+              ) -> tuple[str, Sentence | None]:
+        """The facility kind, and the sentence that says it when it is another one: from
+        the facility's name, else the words nearest to it, else its sentence and
+        paragraph."""
         for pattern, kind in KINDS:
             if named_text and pattern.search(named_text):
                 return kind, None
+        if at is not None:
+            best: tuple[int, str] | None = None
+            for pattern, kind in KINDS:
+                for m in pattern.finditer(self.text, max(sent.start, at - 60),
+                                          min(sent.end, at + 60)):
+                    d = min(abs(m.start() - at), abs(m.end() - at))
+                    if best is None or d < best[0]:
+                        best = (d, kind)
+            if best is not None:
+                return best[1], None
         window = [s for s in self.sents if s.paragraph == sent.paragraph
                   and abs(s.index - sent.index) <= 2]
         ordered = [sent] + sorted((s for s in window if s is not sent),
@@ -405,44 +457,80 @@ class Extractor:
         """(name, start, end, place text or '') of named facilities in a sentence."""
         chunk = self.text[s.start:s.end]
         found: list[tuple[str, int, int, str]] = []
-        for m in _NAMED.finditer(chunk):
-            name = re.sub(r"^(?:The|A|An)\s+", "", m.group(1))
-            first = fold(name.split()[0]) if name.split() else ""
-            if first in _STOP or len(name.split()) < 2:
-                continue
-            a = s.start + m.start(1) + (len(m.group(1)) - len(name))
-            found.append((name, a, a + len(name), ""))
+
+        def free(a: int, b: int) -> bool:
+            return all(b <= x or a >= y for _, x, y, _ in found)
+
         for m in _PORT_OF.finditer(chunk):
             head = m.group(1)
             name = f"{head[0].upper()}{head[1:]} of {m.group(2)}"
-            a = s.start + m.start()
-            found.append((name, a, s.start + m.end(), m.group(2)))
-        return found
+            found.append((name, s.start + m.start(), s.start + m.end(), m.group(2)))
+        for pattern in (_NAMED, _NAMED_LOWER):
+            for m in pattern.finditer(chunk):
+                words = m.group(1).split()
+                while words and (fold(words[0]) in _STOP or self.gaz.country(
+                        re.sub(r"['’]s$", "", words[0])) is not None):
+                    words = words[1:]  # "The ...", "Russia's ...", "Iranian ..."
+                if len(words) < 2 or not words[0][:1].isupper():
+                    continue
+                name = " ".join(words)
+                a = s.start + m.end(1) - len(name)
+                if free(a, a + len(name)):
+                    found.append((name, a, a + len(name), ""))
+        return sorted(found, key=lambda f: f[1])
+
+    def _qualifying(self, mentions: list[Mention], b: int, limit: int) -> list[Mention]:
+        """Places right after a facility or place that say where it is: "... in Udmurtia",
+        "... on Changxing Island near Shanghai", "..., 90 km north of Pyongyang"."""
+        out = []
+        pos = b
+        for m in sorted((m for m in mentions if m.start >= b), key=lambda m: m.start):
+            gap = self.text[pos:m.start]
+            if m.start > limit or len(gap.split()) > 7 or _FACILITY_NOUN.search(gap) or \
+                    re.search(r"[.;:]|\band\b|\bwhere\b|\bwhich\b", gap) or \
+                    ("," in gap and not re.fullmatch(r"\s*,\s*", gap)):
+                break
+            if not re.match(r"[\s,]*(?:\(|about|some|roughly|just|in|at|on|near|outside|of|"
+                            r"close to|by|\d|(?:north|south|east|west)\w*)", gap, re.I):
+                break
+            out.append(m)
+            pos = m.end
+        return out
+
+    def _is_dateline(self, m: Mention, s: Sentence) -> bool:
+        """"KYIV, Nov 3 (Reuters) -": where the story was filed, not a site."""
+        line_start = self.text.rfind("\n", 0, m.start) + 1
+        head = self.text[line_start:min(s.end, line_start + 80)]
+        return m.start - line_start < 40 and bool(_DATELINE.match(head)) and \
+            self.text[m.start:m.end].isupper()
 
     def extract(self) -> list[Candidate]:
         cands: list[Candidate] = []
+        top = self.countries.most_common(1)
+        article_country = self.gaz.countries.get(top[0][0]) if top else None
         for s in self.sents:
-            quote = Evidence(s.start, s.end, self.text[s.start:s.end])
+            quote = self._quote(s)
             named = self._named(s)
             spans = [(a, b) for _, a, b, _ in named]
             country_hint = next((c for m in _CAP_SEQ.finditer(self.text, s.start, s.end)
-                                 if (c := self.gaz.country(m.group(0))) is not None), None)
-            mentions = self.place_mentions(s.start, s.end)
+                                 if (c := self.gaz.country(m.group(0))) is not None),
+                                article_country)
+            mentions = [m for m in self.place_mentions(s.start, s.end)
+                        if not self._is_dateline(m, s)]
             consumed: list[tuple[int, int]] = []
             for name, a, b, place_text in named:
-                # "X Plant in Udmurtia", "X Plant near Perm": the place that qualifies it
-                qual = [m for m in mentions if m.start >= b and re.fullmatch(
-                    r"[\s,]*(?:in|at|near|outside|of)\s+(?:the\s+)?(?:[\w'’-]+\s+){0,2}",
-                    self.text[b:m.start])]
-                consumed += [(m.start, m.end) for m in qual[:1]]
-                inner = self._place_in_name(place_text or name, a, qual[:1],
+                qual = [m for m in self._qualifying(mentions, b, s.end)
+                        if self._locates_facility(m, s)]
+                consumed += [(m.start, m.end) for m in qual]
+                inner = self._place_in_name(place_text or name, a, qual,
                                             whole=bool(place_text))
-                place = inner.place if inner else (qual[0].place if qual else None)
+                place, near = self._facility_place(inner, qual)
                 if place is None:
                     place = self._paragraph_place(s)
-                kind, why = self._kind(s, name)
+                kind, why = self._kind(s, name, a)
                 cands.append(Candidate(name, kind, place,
                                        place_text or (inner.text if inner else None), True,
+                                       near=near,
                                        evidence=[quote] + ([self._quote(why)] if why else []),
                                        aliases={name}, paragraphs={s.paragraph},
                                        country_hint=country_hint))
@@ -454,11 +542,18 @@ class Extractor:
                 if not self._locates_facility(m, s):
                     continue
                 before = self.text[max(s.start, m.start - 60):m.start]
+                if _LOCATOR.search(before):
+                    continue  # "90 km north of Pyongyang" says where something else is
+                for q in self._qualifying(mentions, m.end, s.end):
+                    if q.place.kind == "region" and contains(q.place, m.place):
+                        consumed.append((q.start, q.end))  # "Toropets in the Tver region"
                 near = bool(_NEAR.search(before)) or self._near_by_coordination(s, m)
-                kind, why = self._kind(s)
-                word = "near" if near else "in"
-                cands.append(Candidate(f"{kind} {word} {m.text}", kind, m.place, m.text,
-                                       False, near=near,
+                kind, why = self._kind(s, "", m.start)
+                head = re.match(rf"\s+((?:{_ADJ}\s+){{0,3}}{_LOWER_HEAD})\b",
+                                self.text[m.end:s.end])
+                name = (f"{m.text} {head.group(1)}" if head else
+                        f"{kind} {'near' if near else 'in'} {m.text}")
+                cands.append(Candidate(name, kind, m.place, m.text, False, near=near,
                                        evidence=[quote] + ([self._quote(why)] if why else []),
                                        aliases={m.text}, paragraphs={s.paragraph}))
         merged = self._merge(cands)
@@ -482,14 +577,30 @@ class Extractor:
                 continue
             regions = [m.place for m in context if m.place.kind == "region"]
             for r in regions:
-                inside = [p for p in options if p.country == r.country and p.region and
-                          fold_region(p.region) == fold_region(r.name)]
+                inside = [p for p in options if contains(r, p)]
                 if inside:
                     return Mention(cand, a, a + len(cand), inside[0])
             place = self._choose(options, "")
             if place is not None:
                 return Mention(cand, a, a + len(cand), place)
         return None
+
+    def _facility_place(self, inner: Mention | None, qual: list[Mention]
+                        ) -> tuple[Place | None, bool]:
+        """The place of a named facility: the place its name starts with when the
+        qualifying places agree with it, else the nearest qualifying city."""
+        near = False
+        cities = [q for q in qual if q.place.kind == "city"]
+        if qual:
+            gap = self.text[max(0, qual[0].start - 40):qual[0].start]
+            near = bool(_NEAR.search(gap) or _LOCATOR.search(gap))
+        if inner is None:
+            found = cities or qual
+            return (found[0].place if found else None), near
+        for q in cities:
+            if distance_km(q.place.lat, q.place.lon, inner.place.lat, inner.place.lon) > 100:
+                return q.place, True  # "Jiangnan Shipyard ... near Shanghai"
+        return inner.place, False
 
     def _near_by_coordination(self, s: Sentence, m: Mention) -> bool:
         """"outside Moscow and St. Petersburg": the preposition covers both places."""
@@ -502,9 +613,10 @@ class Extractor:
         return bool(_NEAR.search(lead))
 
     def _locates_facility(self, m: Mention, s: Sentence) -> bool:
-        """False for places of events, organisations and reporters ("a meeting in
-        Brussels", "the Center for ... Studies in Washington")."""
-        return not _EVENT_BEFORE.search(self.text[max(s.start, m.start - 80):m.start])
+        """False for places of events, organisations and speakers ("a meeting in
+        Brussels", "the Center for ... Studies in Washington", "said in Moscow")."""
+        before = self.text[max(s.start, m.start - 80):m.start]
+        return not (_EVENT_BEFORE.search(before) or _SAID_IN.search(before))
 
     def _paragraph_place(self, s: Sentence) -> Place | None:
         for other in self.sents:
@@ -538,9 +650,9 @@ class Extractor:
             if fa == fb or fa in fb or fb in fa:
                 return True
             if a.place is not None and b.place is not None and a.place.key == b.place.key:
-                # "Votkinsk Machine Building Plant" and "Votkinsk Plant"
+                # "Votkinsk Machine Building Plant" and "the Votkinsk plant"
                 wa, wb = set(fa.split()), set(fb.split())
-                return len(wa & wb) >= 2 and a.kind == b.kind
+                return wa <= wb or wb <= wa or (len(wa & wb) >= 2 and a.kind == b.kind)
             return False
         if a.place is None or b.place is None:
             return False
@@ -548,9 +660,7 @@ class Extractor:
             distance_km(a.place.lat, a.place.lon, b.place.lat, b.place.lon) < 1.0)
         if not same_place:
             return False
-        if a.named or b.named:
-            return a.kind == b.kind or not (a.named and b.named)
-        return True
+        return a.kind == b.kind or not (a.named or b.named)
 
     # --- dates and imagery -------------------------------------------------------------
     def _attach_dates(self, cands: list[Candidate]) -> None:

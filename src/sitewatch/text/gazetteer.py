@@ -32,7 +32,7 @@ from pathlib import Path
 from sitewatch.errors import ConfigError
 
 ALT_NAMES_MIN_POP = 15_000
-CACHE_FORMAT = 2  # bump when the Gazetteer's fields change
+CACHE_FORMAT = 3  # bump when the Gazetteer's fields change
 #: words that say what kind of region a name is; dropped when matching regions
 REGION_WORDS = {"oblast", "oblast'", "krai", "kray", "republic", "respublika", "region",
                 "province", "territory", "okrug", "autonomous", "governorate", "state",
@@ -83,9 +83,16 @@ def fold(text: str) -> str:
 
 
 def fold_region(text: str) -> str:
-    words = [w for w in fold(text).split() if w not in REGION_WORDS and not
-             re.fullmatch(r"\w+(skaya|skiy|sky|skij)", w)]
+    """A region's name without its kind: "Tver region", "Tverskaya oblast'" -> "tver"."""
+    words = [re.sub(r"(\w{3,}?)(?:skaia|skaya|skii|skiy|skiy|skij|sky)$", r"\1", w)
+             for w in fold(text).split() if w not in REGION_WORDS]
     return " ".join(words)
+
+
+def contains(region: Place, city: Place) -> bool:
+    """Whether a city lies in a region (same country, within the region's extent)."""
+    return region.country == city.country and _haversine_km(
+        region.lat, region.lon, city.lat, city.lon) <= 2.0 * region.radius_m / 1000
 
 
 def _city_radius_m(population: int) -> float:
