@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint eval bench clean
+.PHONY: demo test lint eval bench model clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +25,16 @@ test: $(STAMP) lint
 	$(BIN)/pytest -q
 
 eval: $(STAMP)
-	$(BIN)/python scripts/evaluate_detect.py
+	$(BIN)/python scripts/evaluate_detect.py --method cva
+	$(BIN)/python scripts/evaluate_detect.py --method model
 	$(BIN)/python scripts/compare_cold.py
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
+
+# retrain the shipped weights (CPU, about half an hour) and score them on held-out pairs
+model: $(STAMP)
+	$(BIN)/python scripts/train_model.py src/sitewatch/learn/weights/changenet-v1.pt 2500
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

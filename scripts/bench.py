@@ -5,6 +5,7 @@ Cases:
 - landsat-447: bulk import of the 447-scene Landsat stack (5 x 5 px, 8 bands), then
   ``timeline`` with per-pixel breaks;
 - eopatch-68: import of the 68-date Sentinel-2 EOPatch (101 x 100 px), then ``timeline``;
+- model-1024: the change model's throughput on a 1024 x 1024 RGB pair;
 - stac-5km: ``stac fetch`` of one Sentinel-2 item for a 5 x 5 km site from ``rustac serve``
   on loopback, its assets 41 x 41 km COGs (1024 px tiles, as on Earth Search) served with
   HTTP ranges: bytes read against the bytes of the chip, and the time to load the scene.
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from sitewatch.config import samples_dir
 
-CASES = ("landsat-447", "eopatch-68", "stac-5km")
+CASES = ("landsat-447", "eopatch-68", "stac-5km", "model-1024")
 
 
 def stac_case(tmp: Path) -> dict[str, object]:
@@ -72,6 +73,39 @@ def stac_case(tmp: Path) -> dict[str, object]:
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
+def model_case(tmp: Path) -> dict[str, object]:
+    """Throughput of the shipped change model on a 1024 x 1024 RGB pair of real LEVIR-CD
+    pixels (4 x 4 tiles), with PyTorch and with ONNX Runtime, on this machine's CPU."""
+    import numpy as np
+    import torch
+
+    from sitewatch.learn.data import read_rgb
+    from sitewatch.learn.infer import Predictor, export_onnx
+
+    torch.set_num_threads(2)
+    tiles = sorted((samples_dir() / "levir-cd" / "tiles256" / "A").glob("*.png"))
+
+    def mosaic(ab: str) -> np.ndarray:
+        imgs = [read_rgb(t.parent.parent / ab / t.name) for t in tiles]
+        rows = [np.concatenate([imgs[(r * 4 + c) % len(imgs)] for c in range(4)], axis=1)
+                for r in range(4)]
+        return np.ascontiguousarray(np.moveaxis(np.concatenate(rows), -1, 0), np.float32)
+
+    a, b = mosaic("A"), mosaic("B")
+    out: dict[str, object] = {"case": "model-1024", "pixels": a.shape[1] * a.shape[2]}
+    onnx_path = export_onnx(None, tmp / "m.onnx")
+    for name, pred in (("torch", Predictor.open()), ("onnx", Predictor.open(onnx_path))):
+        pred.probabilities(a, b)  # warm up
+        t0 = time.perf_counter()
+        for _ in range(3):
+            pred.probabilities(a, b)
+        took = (time.perf_counter() - t0) / 3
+        out[f"{name}_s"] = round(took, 3)
+        out[f"{name}_mpx_s"] = round(a.shape[1] * a.shape[2] / took / 1e6, 2)
+    out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return out
+
+
 def run_case(case: str) -> dict[str, object]:
     import os
 
@@ -81,6 +115,8 @@ def run_case(case: str) -> dict[str, object]:
     os.environ["SITEWATCH_HOME"] = str(tmp / "ws")
     if case == "stac-5km":
         return stac_case(tmp)
+    if case == "model-1024":
+        return model_case(tmp)
     samples = samples_dir()
     if case == "landsat-447":
         with tarfile.open(samples / "timeseries/yatsm-landsat-p035r032/"
@@ -128,6 +164,10 @@ def main() -> int:
     print(f"  chip: {r['chip_file_bytes']:,} bytes as float32 COG, "
           f"{r['window_decoded_bytes']:,} bytes as stored numbers; read/chip = "
           f"{r['bytes_read'] / r['window_decoded_bytes']:.2f}")
+    r = results[3]
+    print("change model on a 1024 x 1024 RGB pair (2 threads), tiled 512 px with overlap")
+    print(f"  PyTorch {r['torch_s']:.2f} s = {r['torch_mpx_s']:.2f} Mpx/s; ONNX Runtime "
+          f"{r['onnx_s']:.2f} s = {r['onnx_mpx_s']:.2f} Mpx/s; peak {r['peak_rss_mib']} MiB")
     return 0
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from sitewatch import __version__
-from sitewatch.cli import scenes, series, sites, stac
+from sitewatch.cli import model, scenes, series, sites, stac
 from sitewatch.cli.common import err, open_store, out, print_json
 from sitewatch.errors import SitewatchError
 
@@ -23,6 +23,7 @@ app = typer.Typer(
 app.add_typer(sites.app, name="sites")
 app.add_typer(scenes.app, name="scenes")
 app.add_typer(stac.app, name="stac")
+app.add_typer(model.app, name="model")
 app.command()(series.timeline)
 app.command()(series.rank)
 _VERBOSE = {"on": False}
@@ -54,21 +55,27 @@ def detect(
     before: Annotated[Path, typer.Argument(help="Earlier image (GeoTIFF, PNG, JPEG, BMP, ENVI).")],
     after: Annotated[Path, typer.Argument(help="Later image of the same ground.")],
     out_path: Annotated[Path, typer.Option("--out", help="Mask GeoTIFF to write.")],
-    method: Annotated[str, typer.Option(help="Detection method.")] = "cva",
+    method: Annotated[str, typer.Option(
+        help="auto (the learned model for imagery of 5 m or finer, else cva), model or cva."
+    )] = "auto",
     geojson: Annotated[Path | None, typer.Option(help="Also write change polygons.")] = None,
     gsd: Annotated[float | None, typer.Option(help="Pixel size in metres of plain images, "
                                                "to measure areas.")] = None,
+    weights: Annotated[Path | None, typer.Option(
+        help="Weights (.pt) or ONNX model for --method model.")] = None,
 ) -> None:
     """Detect change between two images; write a 0/1/255 uint8 mask of BEFORE's size."""
     from sitewatch.monitor.pair import detect_files
 
     if gsd is not None and gsd <= 0:
         raise SitewatchError(f"--gsd {gsd} must be a positive pixel size in metres")
-    res = detect_files(before, after, out_path, method, geojson, gsd)
+    method, params = _model_params(method, weights)
+    res = detect_files(before, after, out_path, method, geojson, gsd, params)
     changed = int((res.result.mask == 1).sum())
     valid = int((res.result.mask != 255).sum())
     out.print(f"{len(res.objects)} change object(s), {changed} of {valid} valid pixels changed "
-              f"({100 * changed / max(valid, 1):.1f}%); mask written to {out_path}")
+              f"({100 * changed / max(valid, 1):.1f}%) by method {res.method}; mask written "
+              f"to {out_path}", markup=False)
 
 
 @app.command()
@@ -78,14 +85,19 @@ def analyze(
                                                 "this date (default: the earliest).")] = None,
     after: Annotated[str | None, typer.Option(help="Use the earliest scene on or after "
                                                "this date (default: the latest).")] = None,
-    method: Annotated[str, typer.Option(help="Detection method.")] = "cva",
+    method: Annotated[str, typer.Option(
+        help="auto (the learned model for imagery of 5 m or finer, else cva), model or cva."
+    )] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+    weights: Annotated[Path | None, typer.Option(
+        help="Weights (.pt) or ONNX model for --method model.")] = None,
 ) -> None:
     """Chip, co-register and compare two scenes of a site; store the run and detections."""
     from sitewatch.monitor.analysis import analyze_site
 
+    method, params = _model_params(method, weights)
     ws, store = open_store()
-    run = analyze_site(store, ws, site, before, after, method)
+    run = analyze_site(store, ws, site, before, after, method, params)
     if as_json:
         print_json({"run_id": run.id, "site": site, "method": run.method,
                     "before_scene_id": run.before_scene_id, "after_scene_id": run.after_scene_id,
@@ -101,6 +113,17 @@ def analyze(
     for i, d in enumerate(run.detections[:10], start=1):
         out.print(f"  #{i} {d.change_type:16s} {d.area_m2:10,.0f} ± {d.area_uncertainty_m2:,.0f} m²"
                   f"  score {d.score:.2f}  at {d.centroid_lat:.6f}, {d.centroid_lon:.6f}")
+
+
+def _model_params(method: str, weights: Path | None) -> tuple[str, dict[str, str]]:
+    """(method, parameters): --weights means the learned model."""
+    if weights is None:
+        return method, {}
+    if method not in {"model", "auto"}:
+        raise SitewatchError("--weights is for --method model")
+    if not weights.is_file():
+        raise SitewatchError(f"--weights {weights} does not exist")
+    return "model", {"weights": str(weights.resolve())}
 
 
 @app.command()

@@ -12,7 +12,10 @@ from sitewatch.errors import InputValueError
 
 Method = Callable[[np.ndarray, np.ndarray, Sequence[str], float | None, dict[str, Any]],
                   ChangeResult]
-DEFAULT_METHOD = "cva"
+DEFAULT_METHOD = "auto"
+#: "auto" uses the learned model on imagery this fine (it was trained at 0.3-0.5 m) and
+#: classical change-vector analysis on coarser imagery (Sentinel-2, Landsat)
+MODEL_MAX_GSD_M = 5.0
 
 
 def _cva(before: np.ndarray, after: np.ndarray, names: Sequence[str], gsd_m: float | None,
@@ -24,7 +27,35 @@ def _cva(before: np.ndarray, after: np.ndarray, names: Sequence[str], gsd_m: flo
     return cva_change(before, after, names, gsd_m, p)
 
 
-METHODS: dict[str, Method] = {"cva": _cva}
+def _model(before: np.ndarray, after: np.ndarray, names: Sequence[str], gsd_m: float | None,
+           params: dict[str, Any]) -> ChangeResult:
+    """The learned detector (``sitewatch.learn``); params: weights, threshold."""
+    unknown = set(params) - {"weights", "threshold"}
+    if unknown:
+        raise InputValueError(f"unknown parameter for method 'model': {', '.join(unknown)}")
+    from sitewatch.learn.detect import model_change
+
+    return model_change(before, after, names, gsd_m, params.get("weights"),
+                        float(params.get("threshold", 0.5)))
+
+
+METHODS: dict[str, Method] = {"cva": _cva, "model": _model}
+
+
+def model_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
+def resolve_method(name: str, gsd_m: float | None) -> str:
+    """The method to run: ``auto`` becomes ``model`` for imagery of ``MODEL_MAX_GSD_M``
+    or finer (or of unknown pixel size) when PyTorch is installed, else ``cva``."""
+    if name != "auto":
+        get_method(name)
+        return name
+    fine = gsd_m is None or gsd_m <= MODEL_MAX_GSD_M
+    return "model" if fine and model_available() else "cva"
 
 
 def get_method(name: str) -> Method:
@@ -32,7 +63,7 @@ def get_method(name: str) -> Method:
         return METHODS[name]
     except KeyError:
         raise InputValueError(
-            f"unknown method {name!r}: choose one of {', '.join(sorted(METHODS))}"
+            f"unknown method {name!r}: choose one of auto, {', '.join(sorted(METHODS))}"
         ) from None
 
 

@@ -17,7 +17,7 @@ from sitewatch.catalog import Detection, Run, Scene, Site, Store
 from sitewatch.catalog.store import utcnow
 from sitewatch.config import Workspace
 from sitewatch.dates import ObsDate
-from sitewatch.detect.methods import DEFAULT_METHOD, common_bands, get_method
+from sitewatch.detect.methods import DEFAULT_METHOD, common_bands, get_method, resolve_method
 from sitewatch.detect.objects import extract_objects
 from sitewatch.errors import InputValueError
 from sitewatch.imagery.write import write_mask
@@ -74,9 +74,10 @@ def analyze_site(store: Store, ws: Workspace, site_name: str, before: str | None
                  after: str | None = None, method: str = DEFAULT_METHOD,
                  params: dict[str, Any] | None = None) -> Run:
     """Chip, co-register, detect and store one run (replacing an identical earlier run)."""
-    run_method = get_method(method)
     site: Site = store.site(site_name)
     b_scene, a_scene = pick_scenes(store.scenes(site.id), before, after)
+    method = resolve_method(method, min(b_scene.gsd_m, a_scene.gsd_m))
+    run_method = get_method(method)
     t0 = time.perf_counter()
     started = utcnow()
     grid, (b_chip, a_chip) = site_chips(store, ws, site, [b_scene, a_scene])

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from sitewatch.detect.classical import ChangeResult
-from sitewatch.detect.methods import DEFAULT_METHOD, common_bands, get_method
+from sitewatch.detect.methods import DEFAULT_METHOD, common_bands, get_method, resolve_method
 from sitewatch.detect.objects import ChangeObject, extract_objects
 from sitewatch.errors import GeometryError, InputValueError
 from sitewatch.imagery.local import inspect_image, read_onto, read_plain
@@ -22,6 +22,7 @@ class PairResult:
     result: ChangeResult
     objects: list[ChangeObject]
     georeferenced: bool
+    method: str
 
 
 def detect_files(before: Path, after: Path, out: Path, method: str = DEFAULT_METHOD,
@@ -32,7 +33,8 @@ def detect_files(before: Path, after: Path, out: Path, method: str = DEFAULT_MET
     Georeferenced inputs are aligned on BEFORE's grid; plain images must have the same size.
     ``gsd_m`` gives the pixel size of plain images so that areas can be measured.
     """
-    run = get_method(method)
+    if method != "auto":
+        get_method(method)  # an unknown method fails before any file is read
     a_info, b_info = inspect_image(before), inspect_image(after)
     a = read_plain(a_info)
     if a_info.crs and a_info.transform and b_info.georeferenced:
@@ -52,6 +54,8 @@ def detect_files(before: Path, after: Path, out: Path, method: str = DEFAULT_MET
     ia, ib, names = common_bands(a_info.band_names, b_info.band_names)
     georef = a_info.georeferenced
     pixel = gsd_m if gsd_m is not None else (a_info.gsd_m if georef else None)
+    used = resolve_method(method, pixel)
+    run = get_method(used)
     result = run(a[ia], b[ib], names, pixel, params or {})
     crs = a_info.crs if georef else None
     tf = a_info.transform if georef else None
@@ -64,4 +68,4 @@ def detect_files(before: Path, after: Path, out: Path, method: str = DEFAULT_MET
             fc["note"] = "geometry in pixel coordinates (column, row) of BEFORE"
         with atomic_path(geojson) as tmp:
             tmp.write_text(json.dumps(fc), encoding="utf-8")
-    return PairResult(result, objects, georef)
+    return PairResult(result, objects, georef, used)

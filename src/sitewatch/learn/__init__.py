@@ -1,0 +1,1 @@
+"""Learned change detection: a compact siamese network, its data, training and inference."""

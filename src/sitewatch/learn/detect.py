@@ -1,0 +1,44 @@
+"""The learned detector as a method of ``sitewatch detect`` and ``analyze``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from sitewatch.detect.classical import ChangeResult, clean_mask
+from sitewatch.errors import InputValueError
+from sitewatch.learn.infer import Predictor, normalise_pair, to_rgb
+
+MIN_OBJECT_M2 = 50.0
+
+
+@lru_cache(maxsize=4)
+def _predictor(weights: str | None) -> Predictor:
+    return Predictor.open(weights)
+
+
+def model_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
+                 gsd_m: float | None, weights: str | Path | None = None,
+                 threshold: float = 0.5) -> ChangeResult:
+    """Change mask of two (bands, h, w) arrays; new buildings typed as built-up gain."""
+    if not 0 < threshold < 1:
+        raise InputValueError(f"threshold {threshold} must be between 0 and 1")
+    pred = _predictor(str(weights) if weights else None)
+    valid = np.isfinite(before).all(axis=0) & np.isfinite(after).all(axis=0)
+    a, b = normalise_pair(to_rgb(before, names), to_rgb(after, names))
+    prob = pred.probabilities(a, b)
+    change = prob[0] >= threshold
+    min_px = max(1, int(round(MIN_OBJECT_M2 / (gsd_m * gsd_m)))) if gsd_m else 16
+    keep = clean_mask(change, min_px, 1) & valid
+    built = (prob[2] >= 0.5) & (prob[1] < 0.5)
+    ctype = np.where(keep, np.where(built, 3, 1), 0).astype(np.uint8)
+    mask = np.where(valid, keep.astype(np.uint8), 255).astype(np.uint8)
+    magnitude = np.where(valid, prob[0], np.nan).astype(np.float32)
+    return ChangeResult(mask, ctype, magnitude, threshold,
+                        {"method": "model", "weights": str(pred.source),
+                         "backend": pred.backend, "threshold": threshold,
+                         "min_object_m2": MIN_OBJECT_M2,
+                         "model": {k: pred.meta.get(k) for k in ("format", "recipe", "data")}})

@@ -1,0 +1,172 @@
+"""Inference on images of any size and band count, with PyTorch or ONNX Runtime.
+
+Bands are mapped to the model's RGB inputs by name (red, green, blue; else the first
+three; one band is repeated). Eight-bit data is divided by 255; anything else is
+stretched between the 2nd and 98th percentiles of both dates together, so that a change
+of brightness between dates survives. Large images are cut into overlapping tiles whose
+predictions are blended with weights that fall to the tile edges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sitewatch.errors import InputFileError
+
+TILE = 512
+OVERLAP = 64
+DEFAULT_WEIGHTS = "changenet-v1.pt"
+
+
+def default_weights() -> Path:
+    return Path(str(files("sitewatch.learn").joinpath("weights", DEFAULT_WEIGHTS)))
+
+
+def to_rgb(stack: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """(bands, h, w) -> (3, h, w) by band names."""
+    names = list(names)
+    if all(n in names for n in ("red", "green", "blue")):
+        return np.stack([stack[names.index(n)] for n in ("red", "green", "blue")])
+    if stack.shape[0] >= 3:
+        return stack[:3]
+    return np.repeat(stack[:1], 3, axis=0)
+
+
+def normalise_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both dates to [0, 1] with one shared scale; NaN become 0."""
+    both = np.concatenate([a[np.isfinite(a)], b[np.isfinite(b)]])
+    if both.size == 0:
+        return np.zeros_like(a), np.zeros_like(b)
+    lo, hi = float(both.min()), float(both.max())
+    if lo >= 0 and 1.5 < hi <= 255 and np.allclose(both[:10000], np.round(both[:10000])):
+        scale_lo, scale_hi = 0.0, 255.0
+    elif lo >= 0 and hi <= 1.0 and float(np.percentile(both, 98)) > 0.5:
+        scale_lo, scale_hi = 0.0, 1.0
+    else:
+        scale_lo, scale_hi = (float(v) for v in np.percentile(both, [2, 98]))
+    span = max(scale_hi - scale_lo, 1e-6)
+
+    def norm(x: np.ndarray) -> np.ndarray:
+        return np.clip(np.nan_to_num((x - scale_lo) / span, nan=0.0), 0, 1).astype(np.float32)
+
+    return norm(a), norm(b)
+
+
+def _ramp(n: int, overlap: int) -> np.ndarray:
+    w = np.ones(n, np.float32)
+    k = min(overlap, n // 2)
+    if k > 0:
+        ramp = (np.arange(k, dtype=np.float32) + 0.5) / k
+        w[:k] = ramp
+        w[-k:] = ramp[::-1]
+    return w
+
+
+def _starts(n: int, tile: int, step: int) -> list[int]:
+    if n <= tile:
+        return [0]
+    s = list(range(0, n - tile, step))
+    return s + [n - tile]
+
+
+@dataclass
+class Predictor:
+    """A loaded model: ``backend`` is "torch" or "onnx"; ``source`` is its file."""
+
+    backend: str
+    model: Any
+    source: Path
+    meta: dict[str, Any]
+
+    @classmethod
+    def open(cls, weights: Path | str | None = None) -> Predictor:
+        path = Path(weights) if weights else default_weights()
+        if path.suffix.lower() == ".onnx":
+            try:
+                import onnxruntime as ort
+            except ImportError as exc:
+                raise InputFileError("onnxruntime is not installed: pip install "
+                                     "'sitewatch[model]'") from exc
+            if not path.is_file():
+                raise InputFileError(f"ONNX model {path} does not exist")
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = 0
+            try:
+                sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # onnxruntime raises its own exception types
+                raise InputFileError(f"{path} is not a readable ONNX model ({exc})") from exc
+            return cls("onnx", sess, path, {})
+        try:
+            from sitewatch.learn.train import load
+        except ImportError as exc:
+            raise InputFileError("PyTorch is not installed: pip install 'sitewatch[model]'"
+                                 ) from exc
+        net, meta = load(path)
+        return cls("torch", net, path, meta)
+
+    def _run(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """(3, h, w) x2 in [0, 1], h and w multiples of 16 -> (3, h, w) probabilities."""
+        if self.backend == "onnx":
+            out = self.model.run(None, {"before": a[None], "after": b[None]})[0]
+            return np.asarray(out[0], dtype=np.float32)
+        import torch
+
+        with torch.inference_mode():
+            from sitewatch.learn.model import Probabilities
+
+            out = Probabilities(self.model)(torch.from_numpy(a[None]), torch.from_numpy(b[None]))
+        return out[0].numpy()
+
+    def probabilities(self, a: np.ndarray, b: np.ndarray, tile: int = TILE,
+                      overlap: int = OVERLAP) -> np.ndarray:
+        """(3, h, w) change / building-before / building-after probabilities of two
+        normalised (3, h, w) images, tiled with blended overlaps."""
+        _, h, w = a.shape
+        th, tw = min(tile, h), min(tile, w)
+        acc = np.zeros((3, h, w), np.float32)
+        wsum = np.zeros((h, w), np.float32)
+        for y in _starts(h, th, th - overlap):
+            for x in _starts(w, tw, tw - overlap):
+                ta, tb = a[:, y:y + th, x:x + tw], b[:, y:y + th, x:x + tw]
+                ph, pw = (-th) % 16, (-tw) % 16
+                if ph or pw:
+                    pad = ((0, 0), (0, ph), (0, pw))
+                    ta, tb = np.pad(ta, pad, mode="reflect"), np.pad(tb, pad, mode="reflect")
+                prob = self._run(np.ascontiguousarray(ta), np.ascontiguousarray(tb))
+                wt = np.outer(_ramp(th, overlap if h > th else 0),
+                              _ramp(tw, overlap if w > tw else 0))
+                acc[:, y:y + th, x:x + tw] += prob[:, :th, :tw] * wt
+                wsum[y:y + th, x:x + tw] += wt
+        return acc / np.maximum(wsum, 1e-6)
+
+    def change_probability(self, a_hwc: np.ndarray, b_hwc: np.ndarray) -> np.ndarray:
+        """(h, w) change probability of two (h, w, 3) images in [0, 1]."""
+        a = np.ascontiguousarray(np.moveaxis(a_hwc, -1, 0), dtype=np.float32)
+        b = np.ascontiguousarray(np.moveaxis(b_hwc, -1, 0), dtype=np.float32)
+        return self.probabilities(a, b)[0]
+
+
+def export_onnx(weights: Path | None, out: Path) -> Path:
+    """Write the model (change and building probabilities) as ONNX, any input size."""
+    import torch
+
+    from sitewatch.imagery.write import atomic_path
+    from sitewatch.learn.model import Probabilities
+    from sitewatch.learn.train import load
+
+    net, _ = load(Path(weights) if weights else default_weights())
+    model = Probabilities(net).eval()
+    dummy = (torch.rand(1, 3, 256, 256), torch.rand(1, 3, 256, 256))
+    axes = {"before": {2: "height", 3: "width"}, "after": {2: "height", 3: "width"},
+            "probabilities": {2: "height", 3: "width"}}
+    with atomic_path(out) as tmp:
+        torch.onnx.export(model, dummy, str(tmp), input_names=["before", "after"],
+                          output_names=["probabilities"], dynamic_axes=axes, opset_version=17,
+                          dynamo=False)
+    return out

@@ -1,0 +1,112 @@
+"""A compact siamese change network in plain PyTorch.
+
+One encoder is shared by both dates (depthwise-separable convolutions, four scales down
+to 1/16). Two decoders read it:
+
+- a building decoder, applied to each date alone, gives a building mask per date;
+- a change decoder reads, at every scale, the absolute difference of the two dates'
+  features together with their sum, and gives the change mask.
+
+Inputs are RGB in [0, 1] normalised by :data:`MEAN`/:data:`STD`; outputs are logits at
+the input's resolution (computed at 1/4, then interpolated).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+
+MEAN = (0.40, 0.40, 0.37)
+STD = (0.20, 0.19, 0.19)
+WIDTHS = (16, 32, 64, 96)
+
+
+class SepConv(nn.Sequential):
+    """Depthwise 3x3 then pointwise 1x1, each with batch norm and ReLU."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+        super().__init__(
+            nn.Conv2d(cin, cin, 3, stride=stride, padding=1, groups=cin, bias=False),
+            nn.BatchNorm2d(cin), nn.ReLU(inplace=True),
+            nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+        )
+
+
+class Encoder(nn.Module):
+    def __init__(self, widths: tuple[int, ...] = WIDTHS) -> None:
+        super().__init__()
+        w0, w1, w2, w3 = widths
+        self.stem = nn.Sequential(nn.Conv2d(3, w0, 3, stride=2, padding=1, bias=False),
+                                  nn.BatchNorm2d(w0), nn.ReLU(inplace=True))
+        self.s1 = nn.Sequential(SepConv(w0, w1, 2), SepConv(w1, w1))
+        self.s2 = nn.Sequential(SepConv(w1, w2, 2), SepConv(w2, w2))
+        self.s3 = nn.Sequential(SepConv(w2, w3, 2), SepConv(w3, w3), SepConv(w3, w3))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        f1 = self.s1(self.stem(x))  # 1/4
+        f2 = self.s2(f1)  # 1/8
+        f3 = self.s3(f2)  # 1/16
+        return [f1, f2, f3]
+
+
+class Decoder(nn.Module):
+    """U-Net-like top-down path from 1/16 to 1/4, then a 1x1 head."""
+
+    def __init__(self, widths: tuple[int, ...], mult: int = 1, out: int = 1) -> None:
+        super().__init__()
+        w = [c * mult for c in widths[1:]]
+        d = 32
+        self.lat = nn.ModuleList(nn.Conv2d(c, d, 1) for c in w)
+        self.fuse = nn.ModuleList(SepConv(d, d) for _ in w[:-1])
+        self.head = nn.Sequential(SepConv(d, d), nn.Conv2d(d, out, 1))
+
+    def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
+        y = self.lat[-1](feats[-1])
+        for i in range(len(feats) - 2, -1, -1):
+            y = F.interpolate(y, size=feats[i].shape[-2:], mode="bilinear",
+                              align_corners=False)
+            y = self.fuse[i](y + self.lat[i](feats[i]))
+        return self.head(y)
+
+
+class ChangeNet(nn.Module):
+    def __init__(self, widths: tuple[int, ...] = WIDTHS) -> None:
+        super().__init__()
+        self.encoder = Encoder(widths)
+        self.buildings = Decoder(widths, 1)
+        self.change = Decoder(widths, 2)
+        self.mean: torch.Tensor
+        self.std: torch.Tensor
+        self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1))
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor, buildings: bool = True
+                ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """(change logits, building logits of a, building logits of b), each (n, 1, h, w)
+        at the input's size; the building maps are None when ``buildings`` is False."""
+        size = a.shape[-2:]
+        fa = self.encoder((a - self.mean) / self.std)
+        fb = self.encoder((b - self.mean) / self.std)
+        diff = [torch.cat([(x - y).abs(), x + y], dim=1) for x, y in zip(fa, fb, strict=True)]
+
+        def up(t: torch.Tensor) -> torch.Tensor:
+            return F.interpolate(t, size=size, mode="bilinear", align_corners=False)
+
+        if not buildings:
+            return up(self.change(diff)), None, None
+        return up(self.change(diff)), up(self.buildings(fa)), up(self.buildings(fb))
+
+
+class Probabilities(nn.Module):
+    """Change, building-before and building-after probabilities stacked (n, 3, h, w): what
+    inference and the ONNX export compute."""
+
+    def __init__(self, net: ChangeNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        change, ba, bb = self.net(a, b)
+        assert ba is not None and bb is not None
+        return torch.sigmoid(torch.cat([change, ba, bb], dim=1))

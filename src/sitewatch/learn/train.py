@@ -1,0 +1,210 @@
+"""Training and evaluation of :class:`~sitewatch.learn.model.ChangeNet`.
+
+Weights files are ``torch.save`` dictionaries: ``state_dict`` (float16 to keep them
+small), ``meta`` (architecture, the data and recipe used, metrics, versions). They load
+offline with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sitewatch.errors import InputFileError, InputValueError
+from sitewatch.learn.data import CROP, Corpus, Pair, load_corpus, sample
+
+FORMAT = "sitewatch-changenet-1"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    steps: int = 3000
+    batch: int = 8
+    lr: float = 2e-3
+    seed: int = 0
+    crop: int = CROP
+    building_weight: float = 0.5
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"steps": self.steps, "batch": self.batch, "lr": self.lr, "seed": self.seed,
+                "crop": self.crop, "building_weight": self.building_weight}
+
+
+def _device(name: str) -> Any:
+    import torch
+
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputValueError("--device cuda: no CUDA device here; use --device cpu")
+    if name not in {"cpu", "cuda"}:
+        raise InputValueError(f"--device {name!r}: give cpu or cuda")
+    return torch.device(name)
+
+
+def _batch(pairs: list[Pair], device: Any) -> tuple[Any, ...]:
+    import torch
+
+    def stack(xs: list[np.ndarray]) -> Any:
+        return torch.from_numpy(np.stack(xs)).to(device)
+
+    a = stack([np.moveaxis(p.a, -1, 0) for p in pairs])
+    b = stack([np.moveaxis(p.b, -1, 0) for p in pairs])
+    change = stack([p.change for p in pairs]).unsqueeze(1)
+    blank = np.zeros(pairs[0].change.shape, np.float32)
+    ba = stack([p.build_a.astype(np.float32) if p.build_a is not None else blank
+                for p in pairs]).unsqueeze(1)
+    bb = stack([p.build_b.astype(np.float32) if p.build_b is not None else blank
+                for p in pairs]).unsqueeze(1)
+    has_a = torch.tensor([p.build_a is not None for p in pairs], device=device)
+    has_b = torch.tensor([p.build_b is not None for p in pairs], device=device)
+    return a, b, change, ba, bb, has_a, has_b
+
+
+def _loss(logits: Any, target: Any, valid: Any) -> Any:
+    """Binary cross-entropy plus soft Dice over the valid pixels."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    w = valid.float()
+    bce = (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * w).sum() \
+        / w.sum().clamp(min=1)
+    p = torch.sigmoid(logits) * w
+    t = target * w
+    dice = 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1)
+    return bce + dice
+
+
+def train(data: list[Path], out: Path, recipe: Recipe, device: str = "cpu",
+          backgrounds: list[Path] | None = None,
+          log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Train from scratch and write the weights; returns their meta."""
+    import torch
+
+    from sitewatch.learn.model import WIDTHS, ChangeNet
+
+    if recipe.steps < 1 or recipe.batch < 1:
+        raise InputValueError("--steps and --batch must be at least 1")
+    dev = _device(device)
+    corpus = load_corpus(data, backgrounds)
+    torch.manual_seed(recipe.seed)
+    rng = np.random.default_rng(recipe.seed)
+    net = ChangeNet().to(dev)
+    opt = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr,
+                                                total_steps=recipe.steps, pct_start=0.1)
+    t0 = time.perf_counter()
+    running = 0.0
+    for step in range(1, recipe.steps + 1):
+        a, b, change, ba, bb, has_a, has_b = _batch(
+            [sample(corpus, rng, recipe.crop) for _ in range(recipe.batch)], dev)
+        net.train()
+        c_logit, a_logit, b_logit = net(a, b)
+        valid = change != 255
+        loss = _loss(c_logit, (change == 1).float(), valid)
+        if has_a.any():
+            loss = loss + recipe.building_weight * _loss(
+                a_logit, ba, has_a.view(-1, 1, 1, 1).expand_as(ba))
+        if has_b.any():
+            loss = loss + recipe.building_weight * _loss(
+                b_logit, bb, has_b.view(-1, 1, 1, 1).expand_as(bb))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        value = float(loss.detach())
+        running = 0.98 * running + 0.02 * value if step > 1 else value
+        if log and (step % 50 == 0 or step == recipe.steps):
+            log(f"step {step}/{recipe.steps} loss {running:.3f} "
+                f"({time.perf_counter() - t0:.0f} s)")
+    meta = {"format": FORMAT, "widths": list(WIDTHS), "recipe": recipe.as_dict(),
+            "data": [str(Path(d).name) for d in data],
+            "backgrounds": [str(Path(d).name) for d in backgrounds or []],
+            "train_seconds": round(time.perf_counter() - t0, 1), "device": device,
+            "torch": torch.__version__}
+    save(net, out, meta)
+    return meta
+
+
+def save(net: Any, out: Path, meta: dict[str, Any]) -> None:
+    import torch
+
+    from sitewatch.imagery.write import atomic_path
+
+    state = {k: (v.half() if v.is_floating_point() else v) for k, v in net.state_dict().items()}
+    with atomic_path(out) as tmp:
+        torch.save({"state_dict": state, "meta": json.dumps(meta)}, tmp)
+
+
+def load(path: Path) -> tuple[Any, dict[str, Any]]:
+    """A ChangeNet in eval mode, float32, and its meta; offline, no pickled code."""
+    import torch
+
+    from sitewatch.learn.model import ChangeNet
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"weights {p} do not exist: train with 'sitewatch model train' "
+                             "or give --weights")
+    try:
+        blob = torch.load(p, map_location="cpu", weights_only=True)
+        meta = json.loads(blob["meta"])
+        if meta.get("format") != FORMAT:
+            raise InputFileError(f"{p} is not a sitewatch ChangeNet weights file")
+        net = ChangeNet(tuple(meta["widths"]))
+        net.load_state_dict({k: v.float() if v.is_floating_point() else v
+                             for k, v in blob["state_dict"].items()})
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError, EOFError, AttributeError,
+            pickle.UnpicklingError) as exc:
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise InputFileError(f"{p} is not a readable weights file ({reason})") from exc
+    net.eval()
+    return net, meta
+
+
+@dataclass
+class Scores:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def add(self, pred: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> None:
+        self.tp += int((pred & truth & valid).sum())
+        self.fp += int((pred & ~truth & valid).sum())
+        self.fn += int((~pred & truth & valid).sum())
+
+    def as_dict(self) -> dict[str, float]:
+        p = self.tp / max(self.tp + self.fp, 1)
+        r = self.tp / max(self.tp + self.fn, 1)
+        f1 = 2 * p * r / max(p + r, 1e-12)
+        iou = self.tp / max(self.tp + self.fp + self.fn, 1)
+        return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4),
+                "iou": round(iou, 4), "pixels": self.tp + self.fp + self.fn}
+
+
+def evaluate(data: list[Path], weights: Path | None = None, threshold: float = 0.5
+             ) -> dict[str, Any]:
+    """Pooled pixel scores of the model on every labelled pair under ``data``."""
+    from sitewatch.learn.infer import Predictor
+
+    pred = Predictor.open(weights)
+    corpus: Corpus = load_corpus(data)
+    if not corpus.pairs:
+        raise InputFileError("no labelled change pairs under --data (A/, B/, label/)")
+    pooled = Scores()
+    per: dict[str, Scores] = {}
+    for pair in corpus.pairs:
+        prob = pred.change_probability(pair.a, pair.b)
+        truth = pair.change == 1
+        valid = pair.change != 255
+        pooled.add(prob >= threshold, truth, valid)
+        group = pair.name.split("/")[0]
+        per.setdefault(group, Scores()).add(prob >= threshold, truth, valid)
+    return {"pairs": len(corpus.pairs), "threshold": threshold, "pooled": pooled.as_dict(),
+            "per_dataset": {k: v.as_dict() for k, v in per.items()},
+            "weights": str(pred.source)}
