@@ -63,13 +63,16 @@ def detect(
                                                "to measure areas.")] = None,
     weights: Annotated[Path | None, typer.Option(
         help="Weights (.pt) or ONNX model for --method model.")] = None,
+    target: Annotated[str | None, typer.Option(
+        help="For the model: buildings (default: change where a building stands on either "
+             "date) or any (earthworks and clearing too).")] = None,
 ) -> None:
     """Detect change between two images; write a 0/1/255 uint8 mask of BEFORE's size."""
     from sitewatch.monitor.pair import detect_files
 
     if gsd is not None and gsd <= 0:
         raise SitewatchError(f"--gsd {gsd} must be a positive pixel size in metres")
-    method, params = _model_params(method, weights)
+    method, params = _model_params(method, weights, target)
     res = detect_files(before, after, out_path, method, geojson, gsd, params)
     changed = int((res.result.mask == 1).sum())
     valid = int((res.result.mask != 255).sum())
@@ -91,11 +94,13 @@ def analyze(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
     weights: Annotated[Path | None, typer.Option(
         help="Weights (.pt) or ONNX model for --method model.")] = None,
+    target: Annotated[str | None, typer.Option(
+        help="For the model: buildings (default) or any.")] = None,
 ) -> None:
     """Chip, co-register and compare two scenes of a site; store the run and detections."""
     from sitewatch.monitor.analysis import analyze_site
 
-    method, params = _model_params(method, weights)
+    method, params = _model_params(method, weights, target)
     ws, store = open_store()
     run = analyze_site(store, ws, site, before, after, method, params)
     if as_json:
@@ -115,15 +120,23 @@ def analyze(
                   f"  score {d.score:.2f}  at {d.centroid_lat:.6f}, {d.centroid_lon:.6f}")
 
 
-def _model_params(method: str, weights: Path | None) -> tuple[str, dict[str, str]]:
-    """(method, parameters): --weights means the learned model."""
-    if weights is None:
+def _model_params(method: str, weights: Path | None, target: str | None = None
+                  ) -> tuple[str, dict[str, str]]:
+    """(method, parameters): --weights or --target mean the learned model."""
+    if weights is None and target is None:
         return method, {}
     if method not in {"model", "auto"}:
-        raise SitewatchError("--weights is for --method model")
-    if not weights.is_file():
-        raise SitewatchError(f"--weights {weights} does not exist")
-    return "model", {"weights": str(weights.resolve())}
+        raise SitewatchError("--weights and --target are for --method model")
+    params = {}
+    if weights is not None:
+        if not weights.is_file():
+            raise SitewatchError(f"--weights {weights} does not exist")
+        params["weights"] = str(weights.resolve())
+    if target is not None:
+        if target not in {"buildings", "any"}:
+            raise SitewatchError(f"--target {target!r}: choose buildings or any")
+        params["target"] = target
+    return "model", params
 
 
 @app.command()

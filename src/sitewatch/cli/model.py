@@ -54,12 +54,18 @@ def eval_(
     weights: Annotated[Path | None, typer.Option(
         help="Weights (.pt) or ONNX model (default: the shipped weights).")] = None,
     threshold: Annotated[float, typer.Option(help="Probability threshold.")] = 0.5,
+    target: Annotated[str, typer.Option(
+        help="buildings (change where a building stands on either date) or any.")
+    ] = "buildings",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Pooled precision, recall, F1 and IoU on labelled pairs."""
+    from sitewatch.errors import InputValueError
     from sitewatch.learn.train import evaluate
 
-    res = evaluate(list(data), weights, threshold)
+    if target not in {"buildings", "any"}:
+        raise InputValueError(f"--target {target!r}: choose buildings or any")
+    res = evaluate(list(data), weights, threshold, target)
     if as_json:
         print_json(res)
         return

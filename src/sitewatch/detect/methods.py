@@ -29,14 +29,15 @@ def _cva(before: np.ndarray, after: np.ndarray, names: Sequence[str], gsd_m: flo
 
 def _model(before: np.ndarray, after: np.ndarray, names: Sequence[str], gsd_m: float | None,
            params: dict[str, Any]) -> ChangeResult:
-    """The learned detector (``sitewatch.learn``); params: weights, threshold."""
-    unknown = set(params) - {"weights", "threshold"}
+    """The learned detector (``sitewatch.learn``); params: weights, threshold, target."""
+    unknown = set(params) - {"weights", "threshold", "target"}
     if unknown:
         raise InputValueError(f"unknown parameter for method 'model': {', '.join(unknown)}")
     from sitewatch.learn.detect import model_change
 
     return model_change(before, after, names, gsd_m, params.get("weights"),
-                        float(params.get("threshold", 0.5)))
+                        float(params.get("threshold", 0.5)),
+                        str(params.get("target", "buildings")))
 
 
 METHODS: dict[str, Method] = {"cva": _cva, "model": _model}

@@ -20,17 +20,32 @@ def _predictor(weights: str | None) -> Predictor:
     return Predictor.open(weights)
 
 
+TARGETS = ("buildings", "any")
+
+
+def changed(prob: np.ndarray, threshold: float = 0.5, target: str = "buildings") -> np.ndarray:
+    """(h, w) bool from the model's (3, h, w) probabilities. ``buildings``: change where a
+    building stands on either date (new, removed or rebuilt buildings); ``any``: every
+    change the model sees, earthworks and clearing included."""
+    out = prob[0] >= threshold
+    if target == "buildings":
+        out &= np.maximum(prob[1], prob[2]) >= 0.5
+    return out
+
+
 def model_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
                  gsd_m: float | None, weights: str | Path | None = None,
-                 threshold: float = 0.5) -> ChangeResult:
+                 threshold: float = 0.5, target: str = "buildings") -> ChangeResult:
     """Change mask of two (bands, h, w) arrays; new buildings typed as built-up gain."""
     if not 0 < threshold < 1:
         raise InputValueError(f"threshold {threshold} must be between 0 and 1")
+    if target not in TARGETS:
+        raise InputValueError(f"target {target!r}: choose buildings or any")
     pred = _predictor(str(weights) if weights else None)
     valid = np.isfinite(before).all(axis=0) & np.isfinite(after).all(axis=0)
     a, b = normalise_pair(to_rgb(before, names), to_rgb(after, names))
     prob = pred.probabilities(a, b)
-    change = prob[0] >= threshold
+    change = changed(prob, threshold, target)
     min_px = max(1, int(round(MIN_OBJECT_M2 / (gsd_m * gsd_m)))) if gsd_m else 16
     keep = clean_mask(change, min_px, 1) & valid
     built = (prob[2] >= 0.5) & (prob[1] < 0.5)
@@ -39,6 +54,6 @@ def model_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
     magnitude = np.where(valid, prob[0], np.nan).astype(np.float32)
     return ChangeResult(mask, ctype, magnitude, threshold,
                         {"method": "model", "weights": str(pred.source),
-                         "backend": pred.backend, "threshold": threshold,
+                         "backend": pred.backend, "threshold": threshold, "target": target,
                          "min_object_m2": MIN_OBJECT_M2,
                          "model": {k: pred.meta.get(k) for k in ("format", "recipe", "data")}})

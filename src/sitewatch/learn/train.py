@@ -187,9 +187,10 @@ class Scores:
                 "iou": round(iou, 4), "pixels": self.tp + self.fp + self.fn}
 
 
-def evaluate(data: list[Path], weights: Path | None = None, threshold: float = 0.5
-             ) -> dict[str, Any]:
+def evaluate(data: list[Path], weights: Path | None = None, threshold: float = 0.5,
+             target: str = "buildings") -> dict[str, Any]:
     """Pooled pixel scores of the model on every labelled pair under ``data``."""
+    from sitewatch.learn.detect import changed
     from sitewatch.learn.infer import Predictor
 
     pred = Predictor.open(weights)
@@ -199,12 +200,15 @@ def evaluate(data: list[Path], weights: Path | None = None, threshold: float = 0
     pooled = Scores()
     per: dict[str, Scores] = {}
     for pair in corpus.pairs:
-        prob = pred.change_probability(pair.a, pair.b)
+        a = np.ascontiguousarray(np.moveaxis(pair.a, -1, 0), dtype=np.float32)
+        b = np.ascontiguousarray(np.moveaxis(pair.b, -1, 0), dtype=np.float32)
+        hit = changed(pred.probabilities(a, b), threshold, target)
         truth = pair.change == 1
         valid = pair.change != 255
-        pooled.add(prob >= threshold, truth, valid)
+        pooled.add(hit, truth, valid)
         group = pair.name.split("/")[0]
-        per.setdefault(group, Scores()).add(prob >= threshold, truth, valid)
-    return {"pairs": len(corpus.pairs), "threshold": threshold, "pooled": pooled.as_dict(),
+        per.setdefault(group, Scores()).add(hit, truth, valid)
+    return {"pairs": len(corpus.pairs), "threshold": threshold, "target": target,
+            "pooled": pooled.as_dict(),
             "per_dataset": {k: v.as_dict() for k, v in per.items()},
             "weights": str(pred.source)}
