@@ -267,3 +267,28 @@ def test_hostile_input(cli: Callable[..., Result], tmp_path: Path) -> None:
     pdf = tmp_path / "fake.pdf"
     pdf.write_bytes(b"%PDF-1.4 garbage")
     assert "PDF" in one_error_line(cli("extract", pdf))
+
+
+PLANTS = """\
+Satellite images reveal expansion at Russian explosives plants
+New satellite imagery shows that the Sverdlov plant in Dzerzhinsk, one of Russia's largest \
+producers of explosives, has added at least 12 new buildings since 2023. The images, \
+provided by Planet Labs and analysed by researchers at the James Martin Center for \
+Nonproliferation Studies in Monterey, also show new storage bunkers.
+Ukraine's SBU security service said its drones hit the Tambov Gunpowder Plant in Kotovsk \
+last week. Russian officials in Moscow did not respond to requests for comment.
+Russia now produces Shahed-type drones at Yelabuga, in the Alabuga special economic zone in \
+Tatarstan, according to leaked documents.
+"""
+
+
+def test_the_text_says_where_a_named_plant_is() -> None:
+    cands = {c["name"]: c for c in extract_sites(PLANTS)}
+    assert set(cands) == {"Sverdlov plant", "Tambov Gunpowder Plant",
+                          "Alabuga special economic zone"}
+    assert _near(cands["Sverdlov plant"], 56.24, 43.46, 30)
+    # named after Tambov, but in Kotovsk; the zone is at Yelabuga, not "Tatarstan"
+    assert cands["Tambov Gunpowder Plant"]["place"] == "Kotovsk"
+    assert _near(cands["Alabuga special economic zone"], 55.76, 52.04, 30)
+    assert cands["Alabuga special economic zone"]["kind"] == "drone factory"
+    assert cands["Sverdlov plant"]["dates"][0]["text"] == "2023"

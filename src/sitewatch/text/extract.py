@@ -134,7 +134,8 @@ _ADJ = (r"(?:oil|nuclear|chemical|military|naval|missile|ammunition|gas|uranium|
         r"space|satellite|launch|test|drone|tank|aircraft|aviation|artillery|explosives?|"
         r"gunpowder|machine[- ]building|engine|motor|solid[- ]fuel|munitions?|production|"
         r"assembly|storage|research|submarine|air|defen[cs]e|industrial|petrochemical|"
-        r"fuel|power|steel|metallurgical|shipbuilding|weapons?|arms)")
+        r"fuel|power|steel|metallurgical|shipbuilding|weapons?|arms|special|economic|free|"
+        r"technology|innovation)")
 _LOWER_HEAD = (r"(?:refinery|plant|factory|works|shipyard|dockyard|complex|site|base|air ?base|"
                r"airfield|depot|arsenal|port|terminal|facility|cent(?:er|re)|range|station|"
                r"cosmodrome|yard|reactor|zone|park)")
@@ -525,6 +526,15 @@ class Extractor:
                 inner = self._place_in_name(place_text or name, a, qual,
                                             whole=bool(place_text))
                 place, near = self._facility_place(inner, qual)
+                if place is not None and place.kind == "region":
+                    # "at Yelabuga, in the Alabuga special economic zone in Tatarstan"
+                    inside = [m for m in mentions if m.place.kind == "city"
+                              and not (a <= m.start < b) and contains(place, m.place)
+                              and self._locates_facility(m, s)]
+                    if inside:
+                        best = min(inside, key=lambda m: min(abs(m.start - a), abs(m.end - b)))
+                        place = best.place
+                        consumed.append((best.start, best.end))
                 if place is None:
                     place = self._paragraph_place(s)
                 kind, why = self._kind(s, name, a)
@@ -597,9 +607,11 @@ class Extractor:
         if inner is None:
             found = cities or qual
             return (found[0].place if found else None), near
-        for q in cities:
-            if distance_km(q.place.lat, q.place.lon, inner.place.lat, inner.place.lon) > 100:
-                return q.place, True  # "Jiangnan Shipyard ... near Shanghai"
+        if cities:
+            # "the Tambov Gunpowder Plant in Kotovsk": the text says where it is
+            far = distance_km(cities[0].place.lat, cities[0].place.lon, inner.place.lat,
+                              inner.place.lon) > 100
+            return cities[0].place, near or far
         return inner.place, False
 
     def _near_by_coordination(self, s: Sentence, m: Mention) -> bool:
@@ -629,7 +641,7 @@ class Extractor:
     def _merge(self, cands: list[Candidate]) -> list[Candidate]:
         out: list[Candidate] = []
         for c in sorted(cands, key=lambda c: (not c.named, c.evidence[0].start)):
-            target = next((o for o in out if self._same(o, c)), None)
+            target = next((o for o in out if self._same(o, c) or self._nested(o, c)), None)
             if target is None:
                 out.append(c)
                 continue
@@ -641,7 +653,24 @@ class Extractor:
             target.near = target.near and c.near
             if target.place is None and c.place is not None:
                 target.place = c.place
+            elif (target.place is not None and c.place is not None and
+                  target.place.kind == "region" and c.place.kind == "city"):
+                target.place, target.near = c.place, c.near  # the more precise place
         return sorted(out, key=lambda c: min(e.start for e in c.evidence))
+
+    @staticmethod
+    def _nested(a: Candidate, b: Candidate) -> bool:
+        """One facility described at two levels in one sentence: "at Yelabuga, in the
+        Alabuga special economic zone in Tatarstan"."""
+        if a.place is None or b.place is None or a.kind != b.kind or (a.named and b.named):
+            return False
+        if not {e.start for e in a.evidence} & {e.start for e in b.evidence}:
+            return False
+        kinds = {a.place.kind, b.place.kind}
+        if kinds != {"region", "city"}:
+            return False
+        region, city = (a.place, b.place) if a.place.kind == "region" else (b.place, a.place)
+        return contains(region, city)
 
     @staticmethod
     def _same(a: Candidate, b: Candidate) -> bool:
