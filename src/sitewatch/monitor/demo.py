@@ -112,4 +112,52 @@ def run_demo(store: Store, ws: Workspace, samples: Path) -> Iterator[str]:
         out = write_report(store, ws, pair.site, ws.reports_dir / f"{slug}.html")
         yield (f"{pair.site}: {len(run.detections)} change(s), "
                f"{run.summary['changed_area_m2']:,.0f} m² -> report {out}")
+    yield from _demo_article(store, samples)
+    yield from _demo_timeline(store, ws, samples)
     yield f"open the reports in a browser; workspace: {ws.home}"
+
+
+def _demo_article(store: Store, samples: Path) -> Iterator[str]:
+    """The sample article's facilities, added to the watchlist with their quotes."""
+    from sitewatch.monitor.fromtext import add_from_text
+
+    article = samples.parent / "articles" / "russia-solid-fuel-motor-plants.txt"
+    if not article.is_file():
+        return
+    _, added = add_from_text(store, article, None, True)
+    names = "; ".join(a.name for a in added)
+    yield f"article {article.name}: {len(added)} site(s) in the watchlist: {names}"
+
+
+def _demo_timeline(store: Store, ws: Workspace, samples: Path) -> Iterator[str]:
+    """The 447-scene Landsat stack: bulk import, timeline with its breaks, and the plot."""
+    import tarfile
+
+    from sitewatch.evidence.timeline_plot import timeline_png
+    from sitewatch.geo.aoi import aoi_from_point
+    from sitewatch.monitor.importing import import_many
+    from sitewatch.monitor.timeline import MIN_CLEAR, compute_timeline
+    from sitewatch.monitor.watchlist import SceneSpec
+
+    tar = samples / "timeseries" / "yatsm-landsat-p035r032" / "p035r032_testdata.tar.gz"
+    if not tar.is_file():
+        return
+    images = ws.home / "samples" / "p035r032" / "images"
+    if not images.is_dir():
+        with tarfile.open(tar) as t:
+            t.extractall(ws.home / "samples", filter="data")
+    name = "Landsat sample p035r032"
+    try:
+        site = store.site(name)
+    except NotFoundError:
+        site = add_site(store, name, aoi_from_point(-106.924275, 40.295660, 70.0),
+                        notes="5 x 5 px Landsat 5/7 stack, 1984-2013 (yatsm test data)")
+    spec = SceneSpec(path=Path(), bands=["blue", "green", "red", "nir", "swir16", "swir22",
+                                         "thermal", "fmask"], scale=0.0001)
+    import_many(store, ws, site, [images], spec)
+    tl = compute_timeline(store, ws, name)
+    plot = timeline_png(ws.reports_dir / "timeline-landsat-p035r032.png", name,
+                        tl.observations, tl.breaks,
+                        [x.credit for x in store.scenes(site.id)], MIN_CLEAR)
+    brk = ", ".join(f"{b['date']} {b['kind']}" for b in tl.breaks) or "none"
+    yield (f"{name}: {len(tl.observations)} scenes, breaks: {brk} -> plot {plot}")
