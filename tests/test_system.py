@@ -60,7 +60,11 @@ def test_demo_on_real_samples(cli, samples, workspace):
     assert cli("demo").code == 0
     import json
 
-    assert len(json.loads(cli("sites", "list", "--json").out)) == 3
+    # three analysed pairs, the five sites of the sample article, the Landsat stack
+    names = [s["name"] for s in json.loads(cli("sites", "list", "--json").out)]
+    assert len(names) == 9 and "rocket-motor plant in Perm" in names
+    assert (workspace / "reports" / "timeline-landsat-p035r032.png").is_file()
+    assert "1999-06-30 built_up_gain" in res.out
 
 
 def test_demo_without_samples(cli, monkeypatch, tmp_path):
