@@ -262,7 +262,12 @@ def test_hostile_input(cli: Callable[..., Result], tmp_path: Path) -> None:
     res = cli("extract", line, "--json")
     took = time.perf_counter() - t0
     assert res.code == 0, res.err
-    assert [c["name"] for c in json.loads(res.out)] == ["Votkinsk Machine Building Plant"]
+    (found,) = json.loads(res.out)
+    assert found["name"] == "Votkinsk Machine Building Plant"
+    quote = found["evidence"][0]
+    assert len(quote["quote"]) <= 600 and "Votkinsk" in quote["quote"]  # not the 4 MB line
+    text = line.read_text()
+    assert text[quote["start"]:quote["end"]] == quote["quote"]
     assert took < 60
     pdf = tmp_path / "fake.pdf"
     pdf.write_bytes(b"%PDF-1.4 garbage")

@@ -74,6 +74,7 @@ def sentences(text: str) -> list[Sentence]:
 
 
 # --- facility vocabulary ----------------------------------------------------------------------
+MAX_QUOTE = 600  # characters of a quote cut from a run-on sentence
 _ANAPHORA = re.compile(r"\b(?:the|these|those|all|both|two|three|four|five|six|seven|eight|"
                        r"nine|ten|\d+)\s+(?:\w+\s+)?(?:sites|complexes|facilities|plants|"
                        r"factories|bases|installations)\b", re.I)
@@ -444,8 +445,19 @@ class Extractor:
                             return kind, s
         return "industrial facility", None
 
-    def _quote(self, s: Sentence) -> Evidence:
-        return Evidence(s.start, s.end, self.text[s.start:s.end])
+    def _quote(self, s: Sentence, focus: int | None = None) -> Evidence:
+        """The sentence; of a run-on "sentence" longer than ``MAX_QUOTE``, only the words
+        within half that of ``focus``."""
+        a, b = s.start, s.end
+        if b - a > MAX_QUOTE:
+            at = focus if focus is not None else a
+            a = max(a, at - MAX_QUOTE // 2)
+            b = min(b, a + MAX_QUOTE)
+            left = self.text.find(" ", a, at) if at > a else -1
+            a = left + 1 if left >= 0 and a > s.start else a
+            right = self.text.rfind(" ", at, b)
+            b = right if right > at and b < s.end else b
+        return Evidence(a, b, self.text[a:b])
 
     def _is_facility_sentence(self, s: Sentence, named: list[tuple[int, int]]) -> bool:
         """A sentence speaking of facilities other than the named ones in it."""
@@ -510,7 +522,6 @@ class Extractor:
         top = self.countries.most_common(1)
         article_country = self.gaz.countries.get(top[0][0]) if top else None
         for s in self.sents:
-            quote = self._quote(s)
             named = self._named(s)
             spans = [(a, b) for _, a, b, _ in named]
             country_hint = next((c for m in _CAP_SEQ.finditer(self.text, s.start, s.end)
@@ -541,7 +552,8 @@ class Extractor:
                 cands.append(Candidate(name, kind, place,
                                        place_text or (inner.text if inner else None), True,
                                        near=near,
-                                       evidence=[quote] + ([self._quote(why)] if why else []),
+                                       evidence=[self._quote(s, a)] +
+                                       ([self._quote(why)] if why else []),
                                        aliases={name}, paragraphs={s.paragraph},
                                        country_hint=country_hint))
             if not self._is_facility_sentence(s, spans):
@@ -564,7 +576,8 @@ class Extractor:
                 name = (f"{m.text} {head.group(1)}" if head else
                         f"{kind} {'near' if near else 'in'} {m.text}")
                 cands.append(Candidate(name, kind, m.place, m.text, False, near=near,
-                                       evidence=[quote] + ([self._quote(why)] if why else []),
+                                       evidence=[self._quote(s, m.start)] +
+                                       ([self._quote(why)] if why else []),
                                        aliases={m.text}, paragraphs={s.paragraph}))
         merged = self._merge(cands)
         self._attach_dates(merged)
