@@ -145,12 +145,6 @@ class Predictor:
                 wsum[y:y + th, x:x + tw] += wt
         return acc / np.maximum(wsum, 1e-6)
 
-    def change_probability(self, a_hwc: np.ndarray, b_hwc: np.ndarray) -> np.ndarray:
-        """(h, w) change probability of two (h, w, 3) images in [0, 1]."""
-        a = np.ascontiguousarray(np.moveaxis(a_hwc, -1, 0), dtype=np.float32)
-        b = np.ascontiguousarray(np.moveaxis(b_hwc, -1, 0), dtype=np.float32)
-        return self.probabilities(a, b)[0]
-
 
 def export_onnx(weights: Path | None, out: Path) -> Path:
     """Write the model (change and building probabilities) as ONNX, any input size."""

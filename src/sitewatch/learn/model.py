@@ -1,7 +1,7 @@
 """A compact siamese change network in plain PyTorch.
 
-One encoder is shared by both dates (depthwise-separable convolutions, four scales down
-to 1/16). Two decoders read it:
+One encoder is shared by both dates (depthwise-separable convolutions, features at 1/4,
+1/8 and 1/16 of the input). Two decoders read it:
 
 - a building decoder, applied to each date alone, gives a building mask per date;
 - a change decoder reads, at every scale, the absolute difference of the two dates'

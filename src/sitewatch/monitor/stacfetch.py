@@ -16,6 +16,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sitewatch.catalog import Scene, Site, StacSkip, Store
 from sitewatch.config import Workspace
 from sitewatch.errors import ConflictError, InputValueError, SitewatchError
@@ -25,6 +27,8 @@ from sitewatch.imagery.stac import (
     SearchResult,
     StacItem,
     load_window,
+    mask_asset,
+    resolve_bands,
     search,
     signer,
 )
@@ -67,9 +71,10 @@ def fetch_grid(site: Site, provider: Provider, collection: str) -> Grid:
 
 
 def fetch_item(store: Store, ws: Workspace, site: Site, provider: Provider, collection: str,
-               item: StacItem, grid: Grid, min_clear: float, sign: Any) -> FetchOutcome:
+               item: StacItem, grid: Grid, inside: np.ndarray, min_clear: float, sign: Any
+               ) -> FetchOutcome:
+    """Load one item's AOI window (``inside``: the AOI mask of ``grid``) as a scene."""
     facts = provider.facts(collection)
-    inside = aoi_mask(site, grid)
     try:
         win = load_window(item, facts, grid, inside, sign)
     except SitewatchError as exc:
@@ -112,8 +117,6 @@ def fetch_item(store: Store, ws: Workspace, site: Site, provider: Provider, coll
 
 
 def _assets_used(item: StacItem, provider: Provider, collection: str) -> dict[str, Any]:
-    from sitewatch.imagery.stac import mask_asset, resolve_bands
-
     facts = provider.facts(collection)
     used: dict[str, Any] = dict(resolve_bands(item, facts))
     m = mask_asset(item, facts)
@@ -133,14 +136,15 @@ def fetch(store: Store, ws: Workspace, site_name: str, provider: Provider, colle
     found = search(provider, collection, site.aoi_geom, start, end, max_cloud)
     known = known_items(store, site, collection)
     grid = fetch_grid(site, provider, collection)
+    inside = aoi_mask(site, grid)
     sign = signer(provider, collection) if found.items else None
     outcomes = []
     for i, item in enumerate(found.items, start=1):
         if item.id in known:
             outcome = FetchOutcome(item, "known", known[item.id])
         else:
-            outcome = fetch_item(store, ws, site, provider, collection, item, grid, min_clear,
-                                 sign)
+            outcome = fetch_item(store, ws, site, provider, collection, item, grid, inside,
+                                 min_clear, sign)
         outcomes.append(outcome)
         if progress:
             progress(i, len(found.items), outcome)

@@ -120,7 +120,7 @@ def timeline_grid(site: Site, scenes: list[Scene]) -> Grid:
                      max_px=MAX_TIMELINE_PX)
 
 
-def read_series(site: Site, scenes: list[Scene], grid: Grid, inside: np.ndarray,
+def read_series(scenes: list[Scene], grid: Grid, inside: np.ndarray,
                 progress: Callable[[int, int], None] | None = None) -> list[SceneFeatures]:
     out = []
     for i, scene in enumerate(scenes, start=1):
@@ -241,7 +241,7 @@ def compute_timeline(store: Store, ws: Workspace, site_name: str,
     t0 = time.perf_counter()
     grid = timeline_grid(site, scenes)
     inside = aoi_mask(site, grid)
-    series = read_series(site, scenes, grid, inside, progress)
+    series = read_series(scenes, grid, inside, progress)
     t_read = time.perf_counter() - t0
     observations = []
     for sf in series:

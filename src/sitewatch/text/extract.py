@@ -147,9 +147,6 @@ _LOCATOR = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:km|kilomet(?:re|er)s?|miles?|mi)\
                       re.I)
 _DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,40}(?:,\s*[A-Z][\w.]*\s*\d{0,2})?\s*"
                        r"(?:\([A-Za-z ]+\))?\s*[-–—]")
-_PLACE_HEAD = re.compile(r"\b((?:St\.\s)?[A-Z][\w'’-]+(?:[\s-][A-Z][\w'’-]+){0,2})\s+"
-                         r"(plant|factory|works|refinery|shipyard|port|airbase|air base|"
-                         r"airfield|arsenal|depot|complex|facility|site|terminal)\b")
 _CAP_SEQ = re.compile(r"(?:St\.\s|Saint\s)?[A-Z][\w'’]*(?:-[A-Za-z][\w'’]*)*"
                       r"(?:\s+(?:(?:on|upon|na|am|de|del|la|al|el)\s+)?(?:St\.\s)?"
                       r"[A-Z][\w'’]*(?:-[A-Za-z][\w'’]*)*)*")
@@ -173,8 +170,6 @@ _STOP = {"the", "a", "an", "but", "and", "or", "in", "on", "at", "of", "for", "t
          "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
          "commercial", "image", "imagery", "local", "regional", "russian",
          "ukrainian", "iranian", "chinese", "israeli", "american", "british", "korean"}
-_REGION_WORDS = {"oblast", "krai", "kray", "republic", "region", "province", "territory",
-                 "okrug", "governorate", "prefecture", "state", "county", "district"}
 _PERSON_BEFORE = re.compile(
     r"(?:President|Minister|Chancellor|Secretary|Ambassador|General|Gen\.|Colonel|Col\.|"
     r"Admiral|Governor|Mayor|Mr\.?|Ms\.?|Mrs\.?|Dr\.?|spokesman|spokeswoman|researcher|"

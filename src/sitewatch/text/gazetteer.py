@@ -224,9 +224,6 @@ class Gazetteer:
         iso = self.country_names.get(fold(name))
         return self.countries.get(iso) if iso else None
 
-    def known(self, name: str) -> bool:
-        return fold(name) in self._index or fold(name) in self.country_names
-
 
 def _latin(text: str) -> bool:
     return all(ord(c) < 0x250 or c in "’‘" for c in text)
