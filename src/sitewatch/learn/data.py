@@ -42,6 +42,9 @@ class Scene:
     name: str
     image: np.ndarray
     buildings: np.ndarray | None  # (h, w) bool
+    # False for the changed areas of a change pair: real new structures worth pasting,
+    # but neither every building of the scene nor surely buildings (no building labels)
+    complete: bool = True
 
 
 @dataclass
@@ -58,6 +61,7 @@ class Pair:
 class Corpus:
     pairs: list[Pair] = field(default_factory=list)  # real labelled change pairs
     scenes: list[Scene] = field(default_factory=list)  # real scenes with building masks
+    donors: list[Scene] = field(default_factory=list)  # "after" images of real change pairs
     backgrounds: list[np.ndarray] = field(default_factory=list)  # real scenes, no labels
 
 
@@ -155,7 +159,10 @@ def load_corpus(dirs: list[Path], background_dirs: list[Path] | None = None) -> 
             raise InputFileError(f"--data {d} is not a folder")
         before = (len(corpus.pairs), len(corpus.scenes))
         if (d / "A").is_dir() and (d / "B").is_dir() and (d / "label").is_dir():
-            corpus.pairs.extend(read_change_pairs(d))
+            found = read_change_pairs(d)
+            corpus.pairs.extend(found)
+            corpus.donors.extend(Scene(p.name, p.b, p.change == 1, complete=False)
+                                 for p in found if (p.change == 1).any())
         elif (d / "images").is_dir() and (d / "labels").is_dir():
             xbd_pairs, xbd_scenes = read_xbd(d)
             corpus.pairs.extend(xbd_pairs)
@@ -172,29 +179,42 @@ def load_corpus(dirs: list[Path], background_dirs: list[Path] | None = None) -> 
 
 # --- augmentation and synthetic change ---------------------------------------------------------
 def _photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Season, light and sensor: gain, offset, gamma, colour cast, saturation, blur, noise."""
-    out = img * rng.uniform(0.75, 1.25) + rng.uniform(-0.08, 0.08)
-    out = np.clip(out, 0, 1) ** rng.uniform(0.75, 1.35)
-    out = out * rng.uniform(0.88, 1.12, size=3)
-    grey = out.mean(axis=2, keepdims=True)
-    out = grey + (out - grey) * rng.uniform(0.6, 1.3)
+    """Season, light and sensor: gain, offset, gamma, colour cast, saturation, blur, noise.
+    Computed with torch in float32 (training speed); every random draw comes from ``rng``."""
+    import torch
+
+    t = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))
+    t = (t * rng.uniform(0.75, 1.25) + rng.uniform(-0.08, 0.08)).clamp_(0, 1)
+    t = t.pow_(rng.uniform(0.75, 1.35))
+    t = t * torch.from_numpy(rng.uniform(0.88, 1.12, size=3).astype(np.float32))
+    grey = t.mean(dim=2, keepdim=True)
+    t = grey + (t - grey) * rng.uniform(0.6, 1.3)
+    out = t.numpy()
     if rng.random() < 0.3:
         out = ndimage.gaussian_filter(out, sigma=(rng.uniform(0.3, 1.2),) * 2 + (0,))
-    out = out + rng.normal(0, rng.uniform(0, 0.02), out.shape)
-    return np.clip(out, 0, 1).astype(np.float32)
+    out = out + rng.standard_normal(out.shape, dtype=np.float32) * np.float32(
+        rng.uniform(0, 0.02))
+    return np.clip(out, 0, 1).astype(np.float32, copy=False)
 
 
 def _fill_from_surroundings(img: np.ndarray, hole: np.ndarray, rng: np.random.Generator
                             ) -> np.ndarray:
-    """Replace ``hole`` pixels by the nearest ground outside it, smoothed, with texture."""
+    """Replace ``hole`` pixels by the nearest ground outside it, smoothed, with texture.
+    Computed on the hole's bounding box with a margin (training speed)."""
     if not hole.any():
         return img
-    idx = ndimage.distance_transform_edt(hole, return_distances=False, return_indices=True)
-    filled = img[idx[0], idx[1]]
-    smooth = ndimage.gaussian_filter(filled, sigma=(3, 3, 0))
+    ys, xs = np.nonzero(hole)
+    m = 16
+    y0, y1 = max(int(ys.min()) - m, 0), min(int(ys.max()) + m + 1, img.shape[0])
+    x0, x1 = max(int(xs.min()) - m, 0), min(int(xs.max()) + m + 1, img.shape[1])
+    sub, h = img[y0:y1, x0:x1], hole[y0:y1, x0:x1]
+    if h.all():
+        return img
+    idx = ndimage.distance_transform_edt(h, return_distances=False, return_indices=True)
+    smooth = ndimage.gaussian_filter(sub[idx[0], idx[1]], sigma=(3, 3, 0))
+    texture = rng.standard_normal(sub.shape, dtype=np.float32) * np.float32(0.015)
     out = img.copy()
-    texture = rng.normal(0, 0.015, img.shape).astype(np.float32)
-    out[hole] = np.clip(smooth[hole] + texture[hole], 0, 1)
+    out[y0:y1, x0:x1][h] = np.clip(smooth[h] + texture[h], 0, 1)
     return out
 
 
@@ -215,14 +235,23 @@ def _crop(arrs: list[np.ndarray | None], rng: np.random.Generator, size: int
 
 
 def _rescale(arrs: list[np.ndarray | None], factor: float) -> list[np.ndarray | None]:
+    """Images bilinear, masks nearest (torch's interpolate: ten times scipy's zoom)."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
     out: list[np.ndarray | None] = []
     for a in arrs:
         if a is None:
             out.append(None)
-        elif a.ndim == 3:
-            out.append(np.clip(ndimage.zoom(a, (factor, factor, 1), order=1), 0, 1))
+            continue
+        size = (int(round(a.shape[0] * factor)), int(round(a.shape[1] * factor)))
+        if a.ndim == 3:
+            t = torch.from_numpy(np.ascontiguousarray(np.moveaxis(a, -1, 0)))[None]
+            z = F.interpolate(t.float(), size=size, mode="bilinear", align_corners=False)
+            out.append(np.clip(np.moveaxis(z[0].numpy(), 0, -1), 0, 1).astype(a.dtype))
         else:
-            out.append(ndimage.zoom(a, factor, order=0))
+            m = torch.from_numpy(np.ascontiguousarray(a).astype(np.uint8))[None, None]
+            out.append(F.interpolate(m, size=size, mode="nearest")[0, 0].numpy().astype(a.dtype))
     return out
 
 
@@ -275,7 +304,7 @@ def synthetic_paste(donor: Scene, target: np.ndarray, target_build: np.ndarray |
         soft = ndimage.gaussian_filter(foot.astype(np.float32), 0.7)[..., None]
         after[y:y + ph, x:x + pw] = region * (1 - soft) + patch * soft
         pasted[y:y + ph, x:x + pw] |= foot
-    tb = target_build if target_build is not None else None
+    tb = target_build if donor.complete else None
     return Pair(donor.name + "/pasted", target, after.astype(np.float32),
                 pasted.astype(np.uint8), tb, None if tb is None else (tb | pasted))
 
@@ -283,7 +312,9 @@ def synthetic_paste(donor: Scene, target: np.ndarray, target_build: np.ndarray |
 def augment(pair: Pair, rng: np.random.Generator, size: int = CROP) -> Pair:
     """Scale, crop, flips and rotations, per-date light and season, misregistration."""
     arrs: list[np.ndarray | None] = [pair.a, pair.b, pair.change, pair.build_a, pair.build_b]
-    f = rng.uniform(0.6, 1.5)
+    # scale: log-uniform from 0.5 to 3 times, so that buildings of finer imagery (aerial
+    # 0.1-0.3 m) and of coarser imagery (1 m) are seen as well as those of 0.5 m
+    f = float(np.exp(rng.uniform(np.log(0.5), np.log(3.0))))
     h, w = pair.a.shape[:2]
     src = min(int(round(size / f)), h, w)  # small images are enlarged, never padded
     arrs = [None if a is None else _pad(a, src, 255 if a.dtype == np.uint8 else 0)
@@ -309,24 +340,31 @@ def augment(pair: Pair, rng: np.random.Generator, size: int = CROP) -> Pair:
 
 
 def sample(corpus: Corpus, rng: np.random.Generator, size: int = CROP) -> Pair:
-    """One training pair: a real pair, or a synthetic removal or paste of real buildings."""
+    """One training pair: a real pair (35 %; each dataset as likely as another), a
+    synthetic removal of real buildings (25 %) or a paste of real buildings or of the
+    real changes of a change pair into another real scene (40 %)."""
     labelled = [s for s in corpus.scenes if s.buildings is not None and s.buildings.any()]
     choice = rng.random()
-    if corpus.pairs and (choice < 0.3 or not labelled):
-        base = corpus.pairs[int(rng.integers(len(corpus.pairs)))]
-    elif choice < 0.65 and labelled:
+    if corpus.pairs and (choice < 0.35 or not (labelled or corpus.donors)):
+        groups: dict[str, list[Pair]] = {}
+        for p in corpus.pairs:
+            groups.setdefault(p.name.split("/")[0], []).append(p)
+        members = list(groups.values())[int(rng.integers(len(groups)))]
+        base = members[int(rng.integers(len(members)))]
+    elif choice < 0.6 and labelled:
         scene = labelled[int(rng.integers(len(labelled)))]
         cropped = _crop([scene.image, scene.buildings], rng, min(384, *scene.image.shape[:2]))
         img, bm = cropped
         assert img is not None and bm is not None
         base = synthetic_removal(Scene(scene.name, img, bm), rng)
     else:
-        donor = labelled[int(rng.integers(len(labelled)))]
+        kinds = [k for k in (labelled, corpus.donors) if k]
+        kind = kinds[int(rng.integers(len(kinds)))]
+        donor = kind[int(rng.integers(len(kind)))]
         pool = [(s.image, s.buildings) for s in corpus.scenes] + \
-            [(bg, None) for bg in corpus.backgrounds]
+            [(bg, None) for bg in corpus.backgrounds] + [(p.a, None) for p in corpus.pairs]
         tgt, tb = pool[int(rng.integers(len(pool)))]
         t_img, t_b = _crop([tgt, tb], rng, min(384, *tgt.shape[:2]))
         assert t_img is not None
         base = synthetic_paste(donor, t_img, t_b, rng)
     return augment(base, rng, size)
-

@@ -1,7 +1,7 @@
 """A compact siamese change network in plain PyTorch.
 
 One encoder is shared by both dates (depthwise-separable convolutions, features at 1/4,
-1/8 and 1/16 of the input). Two decoders read it:
+1/8, 1/16 and 1/32 of the input). Two decoders read it:
 
 - a building decoder, applied to each date alone, gives a building mask per date;
 - a change decoder reads, at every scale, the absolute difference of the two dates'
@@ -19,7 +19,7 @@ from torch import nn
 
 MEAN = (0.40, 0.40, 0.37)
 STD = (0.20, 0.19, 0.19)
-WIDTHS = (16, 32, 64, 96)
+WIDTHS = (16, 32, 64, 96, 128)
 
 
 class SepConv(nn.Sequential):
@@ -34,20 +34,24 @@ class SepConv(nn.Sequential):
 
 
 class Encoder(nn.Module):
+    """A stem to 1/2, then one stage per further width, each halving the size: features
+    at 1/4, 1/8, 1/16 (and 1/32 with five widths, for the context of large buildings)."""
+
     def __init__(self, widths: tuple[int, ...] = WIDTHS) -> None:
         super().__init__()
-        w0, w1, w2, w3 = widths
-        self.stem = nn.Sequential(nn.Conv2d(3, w0, 3, stride=2, padding=1, bias=False),
-                                  nn.BatchNorm2d(w0), nn.ReLU(inplace=True))
-        self.s1 = nn.Sequential(SepConv(w0, w1, 2), SepConv(w1, w1))
-        self.s2 = nn.Sequential(SepConv(w1, w2, 2), SepConv(w2, w2))
-        self.s3 = nn.Sequential(SepConv(w2, w3, 2), SepConv(w3, w3), SepConv(w3, w3))
+        self.stem = nn.Sequential(nn.Conv2d(3, widths[0], 3, stride=2, padding=1, bias=False),
+                                  nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True))
+        self.stages = nn.ModuleList(
+            nn.Sequential(SepConv(cin, cout, 2), *[SepConv(cout, cout)
+                                                   for _ in range(2 if i == 2 else 1)])
+            for i, (cin, cout) in enumerate(zip(widths[:-1], widths[1:], strict=True)))
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        f1 = self.s1(self.stem(x))  # 1/4
-        f2 = self.s2(f1)  # 1/8
-        f3 = self.s3(f2)  # 1/16
-        return [f1, f2, f3]
+        feats, y = [], self.stem(x)
+        for stage in self.stages:
+            y = stage(y)
+            feats.append(y)
+        return feats
 
 
 class Decoder(nn.Module):
