@@ -64,8 +64,9 @@ def detect(
     weights: Annotated[Path | None, typer.Option(
         help="Weights (.pt) or ONNX model for --method model.")] = None,
     target: Annotated[str | None, typer.Option(
-        help="For the model: buildings (default: change where a building stands on either "
-             "date) or any (earthworks and clearing too).")] = None,
+        help="For the model: any (default: every change the model sees, earthworks and "
+             "clearing too) or buildings (only where a building stands on either date).")
+    ] = None,
 ) -> None:
     """Detect change between two images; write a 0/1/255 uint8 mask of BEFORE's size."""
     from sitewatch.monitor.pair import detect_files
@@ -95,7 +96,7 @@ def analyze(
     weights: Annotated[Path | None, typer.Option(
         help="Weights (.pt) or ONNX model for --method model.")] = None,
     target: Annotated[str | None, typer.Option(
-        help="For the model: buildings (default) or any.")] = None,
+        help="For the model: any (default) or buildings.")] = None,
 ) -> None:
     """Chip, co-register and compare two scenes of a site; store the run and detections."""
     from sitewatch.monitor.analysis import analyze_site

@@ -55,17 +55,22 @@ def eval_(
         help="Weights (.pt) or ONNX model (default: the shipped weights).")] = None,
     threshold: Annotated[float, typer.Option(help="Probability threshold.")] = 0.5,
     target: Annotated[str, typer.Option(
-        help="buildings (change where a building stands on either date) or any.")
-    ] = "buildings",
+        help="any (every change the model sees) or buildings (change where a building "
+             "stands on either date).")
+    ] = "any",
+    gsd: Annotated[float | None, typer.Option(
+        help="Pixel size of the pairs in metres, when known (PNG pairs carry none); "
+             "imagery finer than 0.25 m is brought to 0.5 m for the model.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Pooled precision, recall, F1 and IoU on labelled pairs."""
+    """Pooled precision, recall, F1 and IoU on labelled pairs, of the masks that detect
+    writes."""
     from sitewatch.errors import InputValueError
     from sitewatch.learn.train import evaluate
 
     if target not in {"buildings", "any"}:
         raise InputValueError(f"--target {target!r}: choose buildings or any")
-    res = evaluate(list(data), weights, threshold, target)
+    res = evaluate(list(data), weights, threshold, target, gsd)
     if as_json:
         print_json(res)
         return

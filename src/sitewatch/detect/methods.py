@@ -33,11 +33,11 @@ def _model(before: np.ndarray, after: np.ndarray, names: Sequence[str], gsd_m: f
     unknown = set(params) - {"weights", "threshold", "target"}
     if unknown:
         raise InputValueError(f"unknown parameter for method 'model': {', '.join(unknown)}")
-    from sitewatch.learn.detect import model_change
+    from sitewatch.learn.detect import DEFAULT_TARGET, model_change
 
     return model_change(before, after, names, gsd_m, params.get("weights"),
                         float(params.get("threshold", 0.5)),
-                        str(params.get("target", "buildings")))
+                        str(params.get("target", DEFAULT_TARGET)))
 
 
 METHODS: dict[str, Method] = {"cva": _cva, "model": _model}

@@ -16,10 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 
 from sitewatch.errors import InputFileError
 
 TILE = 512
+# the model was trained at about 0.5 m (and 0.17 to 1 m through its scale augmentation):
+# finer imagery whose pixel size is known is brought to 0.5 m before inference
+MODEL_GSD_M = 0.5
+FINEST_M = 0.25
 OVERLAP = 64
 DEFAULT_WEIGHTS = "changenet-v1.pt"
 
@@ -56,6 +61,14 @@ def normalise_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray
         return np.clip(np.nan_to_num((x - scale_lo) / span, nan=0.0), 0, 1).astype(np.float32)
 
     return norm(a), norm(b)
+
+
+def _resample(x: np.ndarray, factor: float) -> np.ndarray:
+    """(bands, h, w) scaled by ``factor`` < 1: smoothed against aliasing, then bilinear."""
+    sigma = 0.45 / factor
+    smooth = ndimage.gaussian_filter(x, sigma=(0, sigma, sigma))
+    out = ndimage.zoom(smooth, (1, factor, factor), order=1, grid_mode=True, mode="nearest")
+    return np.ascontiguousarray(out, dtype=np.float32)
 
 
 def _ramp(n: int, overlap: int) -> np.ndarray:
@@ -111,7 +124,7 @@ class Predictor:
         return cls("torch", net, path, meta)
 
     def _run(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """(3, h, w) x2 in [0, 1], h and w multiples of 16 -> (3, h, w) probabilities."""
+        """(3, h, w) x2 in [0, 1], h and w multiples of 32 -> (3, h, w) probabilities."""
         if self.backend == "onnx":
             out = self.model.run(None, {"before": a[None], "after": b[None]})[0]
             return np.asarray(out[0], dtype=np.float32)
@@ -124,9 +137,17 @@ class Predictor:
         return out[0].numpy()
 
     def probabilities(self, a: np.ndarray, b: np.ndarray, tile: int = TILE,
-                      overlap: int = OVERLAP) -> np.ndarray:
+                      overlap: int = OVERLAP, gsd_m: float | None = None) -> np.ndarray:
         """(3, h, w) change / building-before / building-after probabilities of two
-        normalised (3, h, w) images, tiled with blended overlaps."""
+        normalised (3, h, w) images, tiled with blended overlaps. Imagery with a known
+        pixel size finer than :data:`FINEST_M` is resampled to :data:`MODEL_GSD_M` first,
+        and the probabilities back to the input's grid."""
+        if gsd_m is not None and 0 < gsd_m < FINEST_M:
+            shape = a.shape[1:]
+            factor = gsd_m / MODEL_GSD_M
+            prob = self.probabilities(_resample(a, factor), _resample(b, factor), tile, overlap)
+            return np.clip(ndimage.zoom(prob, (1, shape[0] / prob.shape[1],
+                                               shape[1] / prob.shape[2]), order=1), 0, 1)
         _, h, w = a.shape
         th, tw = min(tile, h), min(tile, w)
         acc = np.zeros((3, h, w), np.float32)
@@ -134,7 +155,7 @@ class Predictor:
         for y in _starts(h, th, th - overlap):
             for x in _starts(w, tw, tw - overlap):
                 ta, tb = a[:, y:y + th, x:x + tw], b[:, y:y + th, x:x + tw]
-                ph, pw = (-th) % 16, (-tw) % 16
+                ph, pw = (-th) % 32, (-tw) % 32
                 if ph or pw:
                     pad = ((0, 0), (0, ph), (0, pw))
                     ta, tb = np.pad(ta, pad, mode="reflect"), np.pad(tb, pad, mode="reflect")

@@ -184,31 +184,39 @@ class Scores:
         f1 = 2 * p * r / max(p + r, 1e-12)
         iou = self.tp / max(self.tp + self.fp + self.fn, 1)
         return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4),
-                "iou": round(iou, 4), "pixels": self.tp + self.fp + self.fn}
+                "iou": round(iou, 4), "tp": self.tp, "fp": self.fp, "fn": self.fn}
 
 
 def evaluate(data: list[Path], weights: Path | None = None, threshold: float = 0.5,
-             target: str = "buildings") -> dict[str, Any]:
-    """Pooled pixel scores of the model on every labelled pair under ``data``."""
-    from sitewatch.learn.detect import changed
+             target: str = "any", gsd_m: float | None = None) -> dict[str, Any]:
+    """Pooled pixel scores on every labelled pair under ``data``, of the masks that
+    ``sitewatch detect`` would write (objects under 50 m2, or 16 px when the pixel size
+    ``gsd_m`` is unknown, are dropped)."""
+    from sitewatch.detect.classical import clean_mask
+    from sitewatch.learn.detect import changed, min_object_px
     from sitewatch.learn.infer import Predictor
 
-    pred = Predictor.open(weights)
+    if gsd_m is not None and not gsd_m > 0:
+        raise InputValueError(f"--gsd {gsd_m}: give the pixel size in metres, above 0")
+
     corpus: Corpus = load_corpus(data)
     if not corpus.pairs:
         raise InputFileError("no labelled change pairs under --data (A/, B/, label/)")
+    pred = Predictor.open(weights)
     pooled = Scores()
     per: dict[str, Scores] = {}
     for pair in corpus.pairs:
         a = np.ascontiguousarray(np.moveaxis(pair.a, -1, 0), dtype=np.float32)
         b = np.ascontiguousarray(np.moveaxis(pair.b, -1, 0), dtype=np.float32)
-        hit = changed(pred.probabilities(a, b), threshold, target)
+        hit = clean_mask(changed(pred.probabilities(a, b, gsd_m=gsd_m), threshold, target),
+                         min_object_px(gsd_m), 1)
         truth = pair.change == 1
         valid = pair.change != 255
         pooled.add(hit, truth, valid)
         group = pair.name.split("/")[0]
         per.setdefault(group, Scores()).add(hit, truth, valid)
     return {"pairs": len(corpus.pairs), "threshold": threshold, "target": target,
+            "gsd_m": gsd_m,
             "pooled": pooled.as_dict(),
             "per_dataset": {k: v.as_dict() for k, v in per.items()},
             "weights": str(pred.source)}
