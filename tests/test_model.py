@@ -4,6 +4,8 @@ georeferenced pair, ONNX parity, and the shipped weights loading offline."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from conftest import Result, one_error_line
 torch = pytest.importorskip("torch")
 
 from sitewatch.imagery.write import write_cog  # noqa: E402
-from sitewatch.learn.data import load_corpus, read_rgb, sample  # noqa: E402
+from sitewatch.learn.data import load_corpus, read_mask, read_rgb, sample  # noqa: E402
 from sitewatch.learn.infer import Predictor, default_weights, export_onnx  # noqa: E402
 from sitewatch.learn.train import Recipe, load, train  # noqa: E402
 
@@ -33,7 +35,8 @@ def test_shipped_weights_load_offline() -> None:
     assert path.is_file() and path.stat().st_size < 5 * 1024 * 1024
     net, meta = load(path)
     assert meta["format"] == "sitewatch-changenet-1" and meta["recipe"]["steps"] >= 1000
-    assert "levir-cd" not in " ".join(meta["data"] + meta["backgrounds"]).lower()
+    # DSIFN-CD only ever lends its images as paste targets: its labels stay unseen
+    assert "dsifn-cd" not in meta["data"] and meta["backgrounds"] == ["dsifn-cd"]
     assert sum(p.numel() for p in net.parameters()) > 10_000
 
 
@@ -49,6 +52,13 @@ def test_training_samples_are_real_pairs_and_synthetic_buildings(samples: Path) 
         assert p.a.min() >= 0 and p.a.max() <= 1
         kinds.add(p.name.rsplit("/", 1)[-1])
     assert {"removed", "pasted"} <= kinds
+    # a change pair's changed areas are pasted into other scenes, without building labels
+    levir = load_corpus([samples / "levir-cd" / "tiles256"])
+    assert len(levir.pairs) == 9 and len(levir.donors) == 8 and not levir.scenes
+    made = [sample(levir, rng, 128) for _ in range(20)]
+    pasted = [p for p in made if p.name.endswith("/pasted")]
+    assert pasted and all(p.build_a is None and p.build_b is None for p in pasted)
+    assert any(p.change.any() for p in pasted)
 
 
 def test_train_steps_then_eval(cli: Callable[..., Result], samples: Path, tiny_weights: Path,
@@ -102,6 +112,24 @@ def test_tiled_inference_on_a_1024_pair_keeps_the_georeference(
     assert float(np.abs(tiled - whole).mean()) < 0.03
 
 
+def test_fine_imagery_of_known_pixel_size_is_brought_to_the_models_scale(
+        cli: Callable[..., Result], samples: Path) -> None:
+    pred = Predictor.open()
+    tile = "test_2_0000_0000.png"
+    a, b = (np.moveaxis(read_rgb(samples / "levir-cd" / "tiles256" / d / tile), -1, 0)
+            for d in ("A", "B"))
+    native = pred.probabilities(np.ascontiguousarray(a), np.ascontiguousarray(b))[0] >= 0.5
+    # the same 0.5 m tile enlarged four times, as if it were 0.125 m aerial imagery
+    big = [np.ascontiguousarray(np.repeat(np.repeat(x, 4, axis=1), 4, axis=2)) for x in (a, b)]
+    fine = pred.probabilities(*big, gsd_m=0.125)
+    assert fine.shape == (3, 1024, 1024)
+    expect = np.repeat(np.repeat(native, 4, axis=0), 4, axis=1)
+    got = fine[0] >= 0.5
+    assert (got & expect).sum() / max((got | expect).sum(), 1) > 0.8
+    line = one_error_line(cli("model", "eval", "--data", samples / "dsifn-cd", "--gsd", "-1"))
+    assert "--gsd" in line
+
+
 def test_onnx_export_gives_the_same_results(tiny_weights: Path, samples: Path,
                                             tmp_path: Path) -> None:
     onnx_path = export_onnx(tiny_weights, tmp_path / "m.onnx")
@@ -126,14 +154,35 @@ def test_model_method_in_analyze_and_bad_weights(cli: Callable[..., Result], lev
     assert "--method model" in line
 
 
-def test_shipped_model_beats_cva_on_held_out_levir(cli: Callable[..., Result],
-                                                   samples: Path) -> None:
-    levir = samples / "levir-cd" / "tiles256"
-    gated = json.loads(cli("model", "eval", "--data", levir, "--json").out)["pooled"]
-    raw = json.loads(cli("model", "eval", "--data", levir, "--target", "any", "--json")
-                     .out)["pooled"]
-    # CVA scores F1 0.200 on these tiles (scripts/evaluate_detect.py)
-    assert gated["f1"] > 0.40 and raw["f1"] > 0.35
+def test_shipped_model_beats_cva_on_unseen_dsifn_labels(cli: Callable[..., Result],
+                                                        samples: Path) -> None:
+    dsifn = samples / "dsifn-cd"
+    doc = json.loads(cli("model", "eval", "--data", dsifn, "--json").out)
+    assert doc["target"] == "any"  # the default
+    raw = doc["pooled"]
+    gated = json.loads(cli("model", "eval", "--data", dsifn, "--target", "buildings",
+                           "--json").out)["pooled"]
+    # CVA scores F1 0.368 on these pairs (scripts/evaluate_detect.py); their labels are
+    # land-cover change, so the building gate gives up recall for precision
+    assert raw["f1"] > 0.40
     assert raw["recall"] >= gated["recall"] and gated["precision"] >= raw["precision"]
-    assert "--target" in one_error_line(cli("model", "eval", "--data", levir, "--target",
+    assert "--target" in one_error_line(cli("model", "eval", "--data", dsifn, "--target",
                                             "roads"))
+
+
+def test_cross_validation_scores_every_levir_tile_once_by_a_model_that_never_saw_it(
+        samples: Path) -> None:
+    script = Path(__file__).parents[1] / "scripts" / "train_model.py"
+    proc = subprocess.run([sys.executable, str(script), "--cv", "2"], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    tiles = sorted(p.name for p in (samples / "levir-cd" / "tiles256" / "A").glob("*.png"))
+    first, second = out["folds"]
+    assert not set(first) & set(second) and sorted(first + second) == tiles
+    positives = sum(int((read_mask(samples / "levir-cd" / "tiles256" / "label" / t)).sum())
+                    for t in tiles)
+    assert {"buildings@0.5", "any@0.5", "any@0.5 x2", "any@0.5 x4"} <= set(out["scores"])
+    for key, s in out["scores"].items():
+        zoom = int(key.split(" x")[1]) if " x" in key else 1
+        assert s["tp"] + s["fn"] == positives * zoom * zoom
