@@ -26,7 +26,7 @@ TILE = 512
 MODEL_GSD_M = 0.5
 FINEST_M = 0.25
 OVERLAP = 64
-DEFAULT_WEIGHTS = "changenet-v1.pt"
+DEFAULT_WEIGHTS = "changenet-v2.pt"
 
 
 def default_weights() -> Path:
