@@ -29,7 +29,7 @@ import numpy as np
 
 from sitewatch.config import samples_dir
 from sitewatch.detect.classical import clean_mask
-from sitewatch.learn.data import read_change_pairs
+from sitewatch.learn.data import read_change_pairs, rescale
 from sitewatch.learn.detect import changed
 from sitewatch.learn.infer import Predictor, default_weights
 from sitewatch.learn.train import Recipe, Scores, evaluate, train
@@ -51,28 +51,18 @@ def fold_dir(root: Path, names: list[str], out: Path) -> Path:
     return out
 
 
-def _zoom(x: np.ndarray, factor: int, mode: str) -> np.ndarray:
-    import torch
-    import torch.nn.functional as F  # noqa: N812
-
-    t = torch.from_numpy(np.ascontiguousarray(x))
-    t = t[None] if t.ndim == 3 else t[None, None]
-    z = F.interpolate(t.float(), scale_factor=factor, mode=mode)
-    return np.ascontiguousarray(z[0].numpy() if x.ndim == 3 else z[0, 0].numpy())
-
-
 def score(weights: Path, folder: Path, tally: dict[str, Scores]) -> None:
     """Scores at the tiles' own 0.5 m, and with the tiles enlarged 2 and 4 times, as if
     they were 0.25 m and 0.125 m aerial imagery (sharper imagery the model must also
     handle, and whose pixel size is often unknown)."""
     pred = Predictor.open(weights)
     for pair in read_change_pairs(folder):
-        a = np.ascontiguousarray(np.moveaxis(pair.a, -1, 0))
-        b = np.ascontiguousarray(np.moveaxis(pair.b, -1, 0))
         for f in (1, 2, 4):
-            za, zb = (a, b) if f == 1 else (_zoom(a, f, "bilinear"), _zoom(b, f, "bilinear"))
-            label = pair.change if f == 1 else _zoom(pair.change, f, "nearest")
-            prob = pred.probabilities(za, zb)
+            a, b, label = rescale([pair.a, pair.b, pair.change], f) if f > 1 else \
+                [pair.a, pair.b, pair.change]
+            assert a is not None and b is not None and label is not None
+            prob = pred.probabilities(np.ascontiguousarray(np.moveaxis(a, -1, 0)),
+                                      np.ascontiguousarray(np.moveaxis(b, -1, 0)))
             truth, valid = label == 1, label != 255
             for target in ("buildings", "any"):
                 for t in THRESHOLDS if f == 1 else (0.5,):

@@ -234,8 +234,9 @@ def _crop(arrs: list[np.ndarray | None], rng: np.random.Generator, size: int
     return [None if a is None else a[y:y + size, x:x + size] for a in arrs]
 
 
-def _rescale(arrs: list[np.ndarray | None], factor: float) -> list[np.ndarray | None]:
-    """Images bilinear, masks nearest (torch's interpolate: ten times scipy's zoom)."""
+def rescale(arrs: list[np.ndarray | None], factor: float) -> list[np.ndarray | None]:
+    """(h, w, bands) images bilinear, (h, w) masks nearest, all scaled by ``factor``
+    (torch's interpolate: ten times scipy's zoom)."""
     import torch
     import torch.nn.functional as F  # noqa: N812
 
@@ -321,7 +322,7 @@ def augment(pair: Pair, rng: np.random.Generator, size: int = CROP) -> Pair:
             for a in arrs]
     arrs = _crop(arrs, rng, src)
     if src != size:
-        arrs = _rescale(arrs, size / src)
+        arrs = rescale(arrs, size / src)
         arrs = [None if a is None else _pad(a, size, 255 if a.dtype == np.uint8 else 0)
                 [:size, :size] for a in arrs]
     k, flip = int(rng.integers(0, 4)), rng.random() < 0.5
