@@ -19,7 +19,8 @@ torch = pytest.importorskip("torch")
 from sitewatch.imagery.write import write_cog  # noqa: E402
 from sitewatch.learn.data import load_corpus, read_mask, read_rgb, sample  # noqa: E402
 from sitewatch.learn.infer import Predictor, default_weights, export_onnx  # noqa: E402
-from sitewatch.learn.train import Recipe, load, train  # noqa: E402
+from sitewatch.learn.train import Recipe, train  # noqa: E402
+from sitewatch.learn.weights import load  # noqa: E402
 
 
 @pytest.fixture(scope="module")

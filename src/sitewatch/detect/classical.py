@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 from scipy import ndimage
 from skimage.filters import threshold_otsu
 
+# the change-map contract is shared with the learned detector; re-exported for callers
+from sitewatch.changemap import CHANGE_TYPES as CHANGE_TYPES
+from sitewatch.changemap import NODATA, ChangeResult, clean_mask
 from sitewatch.detect.indices import ndbi, ndvi
 from sitewatch.errors import InputValueError
-
-NODATA = 255
-#: change-type codes of the per-pixel type raster
-CHANGE_TYPES = {1: "change", 2: "vegetation_loss", 3: "built_up_gain"}
 
 
 @dataclass(frozen=True)
@@ -48,22 +47,6 @@ class CvaParams:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass
-class ChangeResult:
-    """Output of a detector on one pair, all arrays of shape (h, w).
-
-    mask: uint8, 0 unchanged, 1 changed, 255 no data.
-    change_type: uint8 codes of CHANGE_TYPES (0 = none).
-    magnitude: float32 change magnitude (standard deviations), NaN where no data.
-    """
-
-    mask: np.ndarray
-    change_type: np.ndarray
-    magnitude: np.ndarray
-    threshold: float
-    parameters: dict[str, Any] = field(default_factory=dict)
 
 
 def _standardise(x: np.ndarray, valid: np.ndarray) -> tuple[float, float]:
@@ -109,24 +92,6 @@ def _smooth(stack: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             out[i] = s / w
     return out
-
-
-def clean_mask(mask: np.ndarray, min_px: int, opening_px: int = 1) -> np.ndarray:
-    """Morphological clean-up: opening, closing, hole filling, then drop objects
-    smaller than ``min_px`` pixels. Boolean (h, w) in and out."""
-    st = ndimage.generate_binary_structure(2, 1)
-    out = mask
-    if opening_px > 0:
-        out = ndimage.binary_opening(out, structure=st, iterations=opening_px)
-        out = ndimage.binary_closing(out, structure=st, iterations=opening_px)
-    out = ndimage.binary_fill_holes(out)
-    labels, n = ndimage.label(out, structure=st)
-    if n == 0:
-        return out
-    sizes = np.bincount(labels.ravel())
-    keep = sizes >= min_px
-    keep[0] = False
-    return keep[labels]
 
 
 def cva_change(before: np.ndarray, after: np.ndarray, band_names: Sequence[str],

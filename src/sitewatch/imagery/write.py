@@ -3,10 +3,6 @@ so a crash never leaves a half-written raster where a finished one is expected."
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -14,30 +10,8 @@ import rasterio
 import rasterio.shutil
 from affine import Affine
 
-from sitewatch.errors import InputFileError
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputFileError(f"cannot create folder {path.parent}: {exc.strerror}") from exc
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        # mkstemp makes 0600 files: give the result the usual permissions (0666 & ~umask)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)
-        os.replace(tmp_path, path)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+# re-exported: atomic_path lives in sitewatch.fileio, which every layer may use
+from sitewatch.fileio import atomic_path as atomic_path
 
 
 def write_cog(path: Path, data: np.ndarray, crs: str, transform: Affine,

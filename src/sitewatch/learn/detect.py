@@ -1,14 +1,21 @@
-"""The learned detector as a method of ``sitewatch detect`` and ``analyze``."""
+"""The learned detector as a method of ``sitewatch detect`` and ``analyze``.
+
+:data:`DETECTOR` describes it to the detector registry (``sitewatch.detect.registry``),
+which finds it through the entry point ``model`` of the group ``sitewatch.detectors``
+declared in pyproject.toml: the registry never imports this package, nor this package
+the registry, so neither depends on the other.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from sitewatch.detect.classical import ChangeResult, clean_mask
+from sitewatch.changemap import ChangeResult, clean_mask
 from sitewatch.errors import InputValueError
 from sitewatch.learn.infer import Predictor, normalise_pair, to_rgb
 
@@ -65,3 +72,36 @@ def model_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
                          "backend": pred.backend, "threshold": threshold, "target": target,
                          "min_object_m2": MIN_OBJECT_M2,
                          "model": {k: pred.meta.get(k) for k in ("format", "recipe", "data")}})
+
+
+PARAMETERS = ("weights", "threshold", "target")
+
+
+def detector(before: np.ndarray, after: np.ndarray, names: Sequence[str],
+             gsd_m: float | None, params: dict[str, Any]) -> ChangeResult:
+    """:func:`model_change` with the registry's calling convention; ``params`` may hold
+    ``weights`` (a .pt or .onnx file), ``threshold`` (0-1) and ``target``."""
+    unknown = sorted(set(params) - set(PARAMETERS))
+    if unknown:
+        raise InputValueError(f"unknown parameter for method 'model': {', '.join(unknown)}; "
+                              f"it takes {', '.join(PARAMETERS)}")
+    return model_change(before, after, names, gsd_m, params.get("weights"),
+                        float(params.get("threshold", 0.5)),
+                        str(params.get("target", DEFAULT_TARGET)))
+
+
+#: the fields of a ``DetectorSpec`` (sitewatch.detect.registry): plain values, so that this
+#: package need not import the registry. Trained on 0.3-0.5 m imagery (finer imagery is
+#: resampled to 0.5 m), it is ``auto``'s choice up to 5 m pixels and at unknown pixel size.
+DETECTOR: dict[str, Any] = {
+    "name": "model",
+    "func": detector,
+    "modality": "optical",
+    "required_bands": (),
+    "min_bands": 1,
+    "gsd_range_m": (None, 5.0),
+    "needs": ("torch",),
+    "priority": 20,
+    "description": "learned siamese change network (ChangeNet) on RGB; red, green and blue "
+                   "by name, else the first three bands; params: weights, threshold, target",
+}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +19,16 @@ from scipy import ndimage
 
 from sitewatch.errors import InputFileError
 
+# ``default_weights`` is re-exported: it lived here before weights.py
+from sitewatch.learn.weights import default_weights as default_weights
+from sitewatch.learn.weights import load
+
 TILE = 512
 # the model was trained at about 0.5 m (and 0.17 to 1 m through its scale augmentation):
 # finer imagery whose pixel size is known is brought to 0.5 m before inference
 MODEL_GSD_M = 0.5
 FINEST_M = 0.25
 OVERLAP = 64
-DEFAULT_WEIGHTS = "changenet-v2.pt"
-
-
-def default_weights() -> Path:
-    return Path(str(files("sitewatch.learn").joinpath("weights", DEFAULT_WEIGHTS)))
 
 
 def to_rgb(stack: np.ndarray, names: Sequence[str]) -> np.ndarray:
@@ -115,11 +113,6 @@ class Predictor:
             except Exception as exc:  # onnxruntime raises its own exception types
                 raise InputFileError(f"{path} is not a readable ONNX model ({exc})") from exc
             return cls("onnx", sess, path, {})
-        try:
-            from sitewatch.learn.train import load
-        except ImportError as exc:
-            raise InputFileError("PyTorch is not installed: pip install 'sitewatch[model]'"
-                                 ) from exc
         net, meta = load(path)
         return cls("torch", net, path, meta)
 
@@ -171,9 +164,8 @@ def export_onnx(weights: Path | None, out: Path) -> Path:
     """Write the model (change and building probabilities) as ONNX, any input size."""
     import torch
 
-    from sitewatch.imagery.write import atomic_path
+    from sitewatch.fileio import atomic_path
     from sitewatch.learn.model import Probabilities
-    from sitewatch.learn.train import load
 
     net, _ = load(Path(weights) if weights else default_weights())
     model = Probabilities(net).eval()

@@ -1,14 +1,11 @@
 """Training and evaluation of :class:`~sitewatch.learn.model.ChangeNet`.
 
-Weights files are ``torch.save`` dictionaries: ``state_dict`` (float16 to keep them
-small), ``meta`` (architecture, the data and recipe used, metrics, versions). They load
-offline with ``weights_only=True``.
+The weights files it writes are described in :mod:`sitewatch.learn.weights`, which
+inference uses without this module.
 """
 
 from __future__ import annotations
 
-import json
-import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +17,9 @@ import numpy as np
 from sitewatch.errors import InputFileError, InputValueError
 from sitewatch.learn.data import CROP, Corpus, Pair, load_corpus, sample
 
-FORMAT = "sitewatch-changenet-1"
+# ``load`` is re-exported: it lived here before weights.py
+from sitewatch.learn.weights import FORMAT, save
+from sitewatch.learn.weights import load as load
 
 
 @dataclass(frozen=True)
@@ -131,42 +130,6 @@ def train(data: list[Path], out: Path, recipe: Recipe, device: str = "cpu",
     return meta
 
 
-def save(net: Any, out: Path, meta: dict[str, Any]) -> None:
-    import torch
-
-    from sitewatch.imagery.write import atomic_path
-
-    state = {k: (v.half() if v.is_floating_point() else v) for k, v in net.state_dict().items()}
-    with atomic_path(out) as tmp:
-        torch.save({"state_dict": state, "meta": json.dumps(meta)}, tmp)
-
-
-def load(path: Path) -> tuple[Any, dict[str, Any]]:
-    """A ChangeNet in eval mode, float32, and its meta; offline, no pickled code."""
-    import torch
-
-    from sitewatch.learn.model import ChangeNet
-
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(f"weights {p} do not exist: train with 'sitewatch model train' "
-                             "or give --weights")
-    try:
-        blob = torch.load(p, map_location="cpu", weights_only=True)
-        meta = json.loads(blob["meta"])
-        if meta.get("format") != FORMAT:
-            raise InputFileError(f"{p} is not a sitewatch ChangeNet weights file")
-        net = ChangeNet(tuple(meta["widths"]))
-        net.load_state_dict({k: v.float() if v.is_floating_point() else v
-                             for k, v in blob["state_dict"].items()})
-    except (OSError, RuntimeError, KeyError, ValueError, TypeError, EOFError, AttributeError,
-            pickle.UnpicklingError) as exc:
-        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise InputFileError(f"{p} is not a readable weights file ({reason})") from exc
-    net.eval()
-    return net, meta
-
-
 @dataclass
 class Scores:
     tp: int = 0
@@ -192,7 +155,7 @@ def evaluate(data: list[Path], weights: Path | None = None, threshold: float = 0
     """Pooled pixel scores on every labelled pair under ``data``, of the masks that
     ``sitewatch detect`` would write (objects under 50 m2, or 16 px when the pixel size
     ``gsd_m`` is unknown, are dropped)."""
-    from sitewatch.detect.classical import clean_mask
+    from sitewatch.changemap import clean_mask
     from sitewatch.learn.detect import changed, min_object_px
     from sitewatch.learn.infer import Predictor
 

@@ -1,0 +1,59 @@
+"""What every detector returns: a change map of one pair, and its clean-up.
+
+This is the contract between the detectors (``sitewatch.detect``, ``sitewatch.learn`` and
+those users register) and whoever consumes their output (objects, masks, the pipeline). It
+sits below all of them and imports nothing of sitewatch, so that the classical and the
+learned detectors share it without depending on each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+__all__ = ["CHANGE_TYPES", "NODATA", "ChangeResult", "clean_mask"]
+
+#: mask value of pixels without data on either date
+NODATA = 255
+#: change-type codes of the per-pixel type raster
+CHANGE_TYPES = {1: "change", 2: "vegetation_loss", 3: "built_up_gain"}
+
+
+@dataclass
+class ChangeResult:
+    """Output of a detector on one pair, all arrays of shape (h, w).
+
+    mask: uint8, 0 unchanged, 1 changed, 255 (:data:`NODATA`) no data.
+    change_type: uint8 codes of :data:`CHANGE_TYPES` (0 = none).
+    magnitude: float32 change magnitude (detector's own units, e.g. standard deviations or
+    a probability), NaN where no data.
+    threshold: the magnitude above which a pixel counts as changed.
+    parameters: what the detector used, stored with the run.
+    """
+
+    mask: np.ndarray
+    change_type: np.ndarray
+    magnitude: np.ndarray
+    threshold: float
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+def clean_mask(mask: np.ndarray, min_px: int, opening_px: int = 1) -> np.ndarray:
+    """Morphological clean-up: opening, closing, hole filling, then drop objects
+    smaller than ``min_px`` pixels. Boolean (h, w) in and out."""
+    st = ndimage.generate_binary_structure(2, 1)
+    out = mask
+    if opening_px > 0:
+        out = ndimage.binary_opening(out, structure=st, iterations=opening_px)
+        out = ndimage.binary_closing(out, structure=st, iterations=opening_px)
+    out = ndimage.binary_fill_holes(out)
+    labels, n = ndimage.label(out, structure=st)
+    if n == 0:
+        return out
+    sizes = np.bincount(labels.ravel())
+    keep = sizes >= min_px
+    keep[0] = False
+    return keep[labels]
