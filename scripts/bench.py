@@ -31,7 +31,11 @@ def stac_case(tmp: Path) -> dict[str, object]:
     from pyproj import Transformer
 
     from sitewatch.cli.main import main
-    from sitewatch.devtools.localstac import (
+
+    # the loopback STAC API is a test helper (tests/support/localstac.py), not part of the
+    # product: import it the way the tests do, with tests/ on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from support.localstac import (
         AssetServer,
         RustacServer,
         free_port,

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import rasterio
 from conftest import Result, one_error_line
-
-from sitewatch.devtools.localstac import (
+from support.localstac import (
     AssetServer,
     RustacServer,
     add_items,
     build_s2_collection,
     free_port,
 )
+
 from sitewatch.imagery.stac import (
     AssetInfo,
     CollectionFacts,

@@ -1,1 +1,0 @@
-"""Tools for developing and testing sitewatch: a local STAC API of real imagery."""
