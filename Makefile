@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint eval bench model model-cv clean
+.PHONY: demo test test-pg lint eval bench model model-cv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/pytest -q
+
+# the whole suite again with each test's catalog in a new database on a PostgreSQL + PostGIS
+# server: SITEWATCH_TEST_PG=postgresql+psycopg://USER@127.0.0.1:PORT/postgres (an admin URL;
+# `.ci/pg start DIR` starts a throwaway server and prints one). `make test` never needs it.
+test-pg: $(STAMP)
+	@test -n "$(SITEWATCH_TEST_PG)" || { echo "test-pg: set SITEWATCH_TEST_PG to a PostgreSQL admin URL (see .ci/pg)" >&2; exit 2; }
+	SITEWATCH_TEST_PG='$(SITEWATCH_TEST_PG)' $(BIN)/pytest -q
 
 eval: $(STAMP)
 	$(BIN)/python scripts/evaluate_detect.py --method cva

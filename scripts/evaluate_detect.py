@@ -26,7 +26,7 @@ import numpy as np
 import rasterio
 
 from sitewatch.config import samples_dir
-from sitewatch.monitor.pair import detect_files
+from sitewatch.pipeline.pair import detect_files
 
 DATASETS = {"levir-cd": "levir-cd/tiles256", "dsifn-cd": "dsifn-cd"}
 

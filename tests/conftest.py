@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,11 +23,25 @@ def samples() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+              request: pytest.FixtureRequest) -> Iterator[Path]:
+    """A new workspace; its catalog is SQLite in it, or with ``SITEWATCH_TEST_PG`` set (an
+    admin URL of a PostgreSQL server with PostGIS, ``make test-pg``) a new database there."""
     home = tmp_path / "ws"
     monkeypatch.setenv("SITEWATCH_HOME", str(home))
-    monkeypatch.delenv("SITEWATCH_DB", raising=False)
-    return home
+    admin_url = os.environ.get("SITEWATCH_TEST_PG")
+    if not admin_url:
+        monkeypatch.delenv("SITEWATCH_DB", raising=False)
+        yield home
+        return
+    from support.postgres import drop_database, fresh_database_url
+
+    url = fresh_database_url(admin_url, request.node.name)
+    monkeypatch.setenv("SITEWATCH_DB", url)
+    try:
+        yield home
+    finally:
+        drop_database(admin_url, url)
 
 
 @dataclass

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sitewatch.dates import ObsDate
 from sitewatch.errors import InputValueError
+from sitewatch.model.dates import ObsDate
 
 
 def test_year_stays_a_year():

@@ -150,11 +150,10 @@ def test_fetch_masked_scaled_scenes_then_analyze_and_report(
     again = cli("stac", "fetch", "clear", "--url", stac_api.url)
     assert "0 imported, 3 already known" in again.out
 
-    from sitewatch.catalog import Store
-    from sitewatch.config import workspace
+    import sitewatch
 
-    store = Store(workspace().db_url)
-    props = store.scenes(store.site("clear").id)[2].props
+    ws = sitewatch.open_workspace()
+    props = ws.scenes("clear")[2].props
     assert props["stac_item"] == "S2_Chifunfu_adwp_20220608_L2A"
     assert props["processing_baseline"] == "04.00" and props["mask"] == "scl"
     assert props["radiometry"]["red"] == [0.0001, -0.1]

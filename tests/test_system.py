@@ -10,9 +10,9 @@ from alembic.migration import MigrationContext
 from conftest import one_error_line
 from sqlalchemy import create_engine
 
-from sitewatch import __version__
 from sitewatch.catalog import Store
-from sitewatch.catalog.models import Base
+from sitewatch.catalog.rows import Base
+from sitewatch.version import __version__
 
 EXE = Path(sys.executable).parent / "sitewatch"
 

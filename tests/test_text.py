@@ -77,11 +77,9 @@ def test_sites_from_text_keeps_quotes_and_never_duplicates(
     sites = json.loads(cli("sites", "list", "--json").out)
     assert len(sites) == 5
 
-    from sitewatch.catalog import Store
-    from sitewatch.config import workspace
+    import sitewatch
 
-    store = Store(workspace().db_url)
-    perm = store.site("rocket-motor plant in Perm")
+    perm = sitewatch.open_workspace().site("rocket-motor plant in Perm")
     assert perm.kind == "rocket-motor plant" and perm.country == "Russia"
     (src,) = perm.sources
     assert src.file == str(article.resolve()) and len(src.sha256) == 64

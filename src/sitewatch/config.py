@@ -20,8 +20,8 @@ from sitewatch.errors import ConfigError
 
 
 @dataclass(frozen=True)
-class Workspace:
-    """The directories of one workspace and its catalog URL."""
+class Layout:
+    """Where everything of one workspace lives: the only place that computes its paths."""
 
     home: Path
     db_url: str
@@ -34,7 +34,27 @@ class Workspace:
     def reports_dir(self) -> Path:
         return self.home / "reports"
 
-    def ensure(self) -> Workspace:
+    def chip_path(self, site_id: int, scene_id: int, grid_key: str, ref_scene_id: int) -> Path:
+        name = f"scene{scene_id}_{grid_key}_ref{ref_scene_id}.tif"
+        return self.chips_dir / f"site{site_id}" / name
+
+    def run_mask_path(self, site_id: int, run_key: str) -> Path:
+        return self.chips_dir / f"site{site_id}" / f"run_{run_key[:16]}_mask.tif"
+
+    def stac_scene_path(self, site_id: int, collection: str, item_id: str) -> Path:
+        """``collection`` and ``item_id`` must already be safe as file names."""
+        return self.home / "stac" / f"site{site_id}" / collection / f"{item_id}.tif"
+
+    def import_dir(self, site_id: int, name: str) -> Path:
+        return self.home / "imports" / f"site{site_id}" / name
+
+    def timeline_dir(self, site_id: int) -> Path:
+        return self.home / "timelines" / f"site{site_id}"
+
+    def samples_cache(self) -> Path:
+        return self.home / "samples"
+
+    def ensure(self) -> Layout:
         """Create the workspace directories; raise ConfigError if that is impossible."""
         try:
             for d in (self.home, self.chips_dir, self.reports_dir):
@@ -53,12 +73,17 @@ def default_home() -> Path:
     return base / "sitewatch"
 
 
-def workspace() -> Workspace:
-    """The workspace named by the environment (not created until ``ensure``)."""
+def layout(home: str | Path | None = None, db_url: str | None = None) -> Layout:
+    """The workspace at ``home`` (default: SITEWATCH_HOME) with its catalog at ``db_url``
+    (default: SITEWATCH_DB, else the SQLite file in the workspace); not created until
+    ``ensure``."""
     home_env = os.environ.get("SITEWATCH_HOME")
-    home = Path(home_env).expanduser().resolve() if home_env else default_home()
-    db_url = os.environ.get("SITEWATCH_DB") or f"sqlite:///{home / 'catalog.sqlite'}"
-    return Workspace(home=home, db_url=db_url)
+    if home is not None:
+        where = Path(home).expanduser().resolve()
+    else:
+        where = Path(home_env).expanduser().resolve() if home_env else default_home()
+    url = db_url or os.environ.get("SITEWATCH_DB") or f"sqlite:///{where / 'catalog.sqlite'}"
+    return Layout(home=where, db_url=url)
 
 
 def find_samples() -> Path | None:
@@ -87,26 +112,3 @@ def samples_dir() -> Path:
             "that holds levir-cd/ and puerto-rico-maria/"
         )
     return found
-
-
-def _env_number(name: str, default: float, lo: float, hi: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name}={raw!r} is not a number: give e.g. {default:g}") from exc
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name}={raw!r} is out of range: give {lo:g} to {hi:g}")
-    return value
-
-
-def http_timeout() -> float:
-    """Seconds to wait for a remote server (SITEWATCH_HTTP_TIMEOUT)."""
-    return _env_number("SITEWATCH_HTTP_TIMEOUT", 30.0, 0.1, 3600.0)
-
-
-def http_retries() -> int:
-    """Retries of a failed remote request, with back-off (SITEWATCH_HTTP_RETRIES)."""
-    return int(_env_number("SITEWATCH_HTTP_RETRIES", 3, 0, 20))

@@ -1,16 +1,7 @@
-"""Persistence: SQLAlchemy models, the :class:`Store` facade and Alembic migrations."""
+"""Persistence: the :class:`Store` facade over SQLite or PostgreSQL/PostGIS, rows mapped to
+domain objects, and Alembic migrations applied by ``sitewatch db upgrade``."""
 
-from sitewatch.catalog.models import (
-    Chip,
-    Detection,
-    Run,
-    Scene,
-    Site,
-    SiteSource,
-    StacSkip,
-    Timeline,
-)
-from sitewatch.catalog.store import Store
+from sitewatch.catalog.schema import upgrade
+from sitewatch.catalog.store import Store, scene_sort_key
 
-__all__ = ["Chip", "Detection", "Run", "Scene", "Site", "SiteSource", "StacSkip", "Store",
-           "Timeline"]
+__all__ = ["Store", "scene_sort_key", "upgrade"]

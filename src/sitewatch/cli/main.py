@@ -10,10 +10,10 @@ from typing import Annotated
 
 import typer
 
-from sitewatch import __version__
-from sitewatch.cli import model, scenes, series, sites, stac
-from sitewatch.cli.common import err, open_store, out, print_json
+from sitewatch.cli import db, history, model, scenes, series, sites, stac
+from sitewatch.cli.common import err, open_ws, out, print_json
 from sitewatch.errors import SitewatchError
+from sitewatch.version import __version__
 
 app = typer.Typer(
     name="sitewatch", add_completion=False, no_args_is_help=True,
@@ -24,6 +24,11 @@ app.add_typer(sites.app, name="sites")
 app.add_typer(scenes.app, name="scenes")
 app.add_typer(stac.app, name="stac")
 app.add_typer(model.app, name="model")
+app.add_typer(db.app, name="db")
+app.add_typer(history.runs_app, name="runs")
+app.command("review")(history.review)
+app.command("show")(history.show)
+app.command("changes")(history.changes)
 app.command()(series.timeline)
 app.command()(series.rank)
 _VERBOSE = {"on": False}
@@ -69,12 +74,11 @@ def detect(
     ] = None,
 ) -> None:
     """Detect change between two images; write a 0/1/255 uint8 mask of BEFORE's size."""
-    from sitewatch.monitor.pair import detect_files
+    from sitewatch.api import detect_pair
 
-    if gsd is not None and gsd <= 0:
-        raise SitewatchError(f"--gsd {gsd} must be a positive pixel size in metres")
     method, params = _model_params(method, weights, target)
-    res = detect_files(before, after, out_path, method, geojson, gsd, params)
+    res = detect_pair(before, after, out_path, method=method, geojson=geojson, gsd_m=gsd,
+                      params=params)
     changed = int((res.result.mask == 1).sum())
     valid = int((res.result.mask != 255).sum())
     out.print(f"{len(res.objects)} change object(s), {changed} of {valid} valid pixels changed "
@@ -84,7 +88,7 @@ def detect(
 
 @app.command()
 def analyze(
-    site: Annotated[str, typer.Argument(help="Site name.")],
+    site: Annotated[str, typer.Argument(help="Site id, name or alias.")],
     before: Annotated[str | None, typer.Option(help="Use the latest scene on or before "
                                                 "this date (default: the earliest).")] = None,
     after: Annotated[str | None, typer.Option(help="Use the earliest scene on or after "
@@ -99,26 +103,24 @@ def analyze(
         help="For the model: any (default) or buildings.")] = None,
 ) -> None:
     """Chip, co-register and compare two scenes of a site; store the run and detections."""
-    from sitewatch.monitor.analysis import analyze_site
+    from sitewatch.cli.history import detection_line, run_json
 
     method, params = _model_params(method, weights, target)
-    ws, store = open_store()
-    run = analyze_site(store, ws, site, before, after, method, params)
+    res = open_ws().analyze(site, before, after, method, params)
+    run = res.run
     if as_json:
-        print_json({"run_id": run.id, "site": site, "method": run.method,
-                    "before_scene_id": run.before_scene_id, "after_scene_id": run.after_scene_id,
-                    "summary": run.summary, "timings_s": run.timings_s,
-                    "detections": [{"change_type": d.change_type, "area_m2": d.area_m2,
-                                    "area_uncertainty_m2": d.area_uncertainty_m2,
-                                    "score": d.score, "centroid_lon": d.centroid_lon,
-                                    "centroid_lat": d.centroid_lat} for d in run.detections]})
+        print_json(run_json(run, site) | {"created": res.created})
         return
-    out.print(f"run {run.id}: {len(run.detections)} detection(s), "
+    same = "" if res.created else " (the same inputs, parameters and versions as before: " \
+        "nothing new)"
+    out.print(f"run {run.ref}: {len(run.detections)} detection(s), "
               f"{run.summary['changed_area_m2']:,.0f} m² changed "
-              f"(scenes {run.before_scene_id} -> {run.after_scene_id})")
-    for i, d in enumerate(run.detections[:10], start=1):
-        out.print(f"  #{i} {d.change_type:16s} {d.area_m2:10,.0f} ± {d.area_uncertainty_m2:,.0f} m²"
-                  f"  score {d.score:.2f}  at {d.centroid_lat:.6f}, {d.centroid_lon:.6f}")
+              f"(scenes {run.before_scene_id} -> {run.after_scene_id}){same}", markup=False)
+    for d in run.detections[:10]:
+        out.print("  " + detection_line(d), markup=False)
+    if len(run.detections) > 10:
+        out.print(f"  ... {len(run.detections) - 10} more: 'sitewatch show {run.ref}'",
+                  markup=False)
 
 
 def _model_params(method: str, weights: Path | None, target: str | None = None
@@ -142,31 +144,27 @@ def _model_params(method: str, weights: Path | None, target: str | None = None
 
 @app.command()
 def report(
-    site: Annotated[str, typer.Argument(help="Site name.")],
+    site: Annotated[str, typer.Argument(help="Site id, name or alias.")],
     out_path: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
-    run: Annotated[int | None, typer.Option(help="Run id (default: the latest).")] = None,
+    run: Annotated[str | None, typer.Option(help="Run id, e.g. R12 (default: the latest).")
+                   ] = None,
 ) -> None:
     """Write the site's self-contained HTML evidence report."""
-    from sitewatch.monitor.reporting import write_report
-
-    ws, store = open_store()
-    path = write_report(store, ws, site, out_path, run)
-    out.print(f"report written to {path}")
+    path = open_ws().report(site, out_path, run)
+    out.print(f"report written to {path}", markup=False)
 
 
 @app.command()
 def export(
-    site: Annotated[str, typer.Argument(help="Site name.")],
+    site: Annotated[str, typer.Argument(help="Site id, name or alias.")],
     fmt: Annotated[str, typer.Option("--format", help="geojson, gpkg or kml.")],
     out_path: Annotated[Path, typer.Option("--out", help="File to write.")],
-    run: Annotated[int | None, typer.Option(help="Run id (default: the latest).")] = None,
+    run: Annotated[str | None, typer.Option(help="Run id, e.g. R12 (default: the latest).")
+                   ] = None,
 ) -> None:
     """Export the detections of a site's run as GeoJSON, GeoPackage or KML (WGS84)."""
-    from sitewatch.monitor.reporting import export_site
-
-    _, store = open_store()
-    path = export_site(store, site, fmt.lower(), out_path, run)
-    out.print(f"{fmt} written to {path}")
+    path = open_ws().export(site, fmt, out_path, run)
+    out.print(f"{fmt} written to {path}", markup=False)
 
 
 @app.command()
@@ -180,8 +178,8 @@ def extract(
         help="Write the text that offsets refer to (for HTML, Markdown and PDF).")] = None,
 ) -> None:
     """Candidate sites in an article: facility, kind, place, coordinates, quotes, dates."""
-    from sitewatch.dates import ObsDate
-    from sitewatch.monitor.fromtext import read_candidates
+    from sitewatch.api import extract_sites
+    from sitewatch.model.dates import ObsDate
 
     published = None
     if date is not None:
@@ -189,7 +187,7 @@ def extract(
         if when.precision != "day" or when.start is None:
             raise SitewatchError(f"--date {date!r} must be a day, YYYY-MM-DD")
         published = when.start
-    art, cands = read_candidates(article, published)
+    art, cands = extract_sites(article, published)
     if text_out is not None:
         from sitewatch.imagery.write import atomic_path
 
@@ -218,12 +216,11 @@ def extract(
 def demo() -> None:
     """Build a demo workspace from the real sample data, analyse it and write reports."""
     from sitewatch.config import samples_dir
-    from sitewatch.monitor.demo import run_demo
+    from sitewatch.demo import run_demo
 
     samples = samples_dir()
-    ws, store = open_store()
-    for line in run_demo(store, ws, samples):
-        out.print(line)
+    for line in run_demo(open_ws(), samples):
+        out.print(line, markup=False)
 
 
 def main(argv: list[str] | None = None) -> int:

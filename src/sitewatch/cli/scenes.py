@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sitewatch.cli.common import err, open_store, out, print_json
+if TYPE_CHECKING:
+    from sitewatch.api import Workspace
+
+from sitewatch.cli.common import err, open_ws, out, print_json
 from sitewatch.errors import InputFileError
 
 app = typer.Typer(help="Import and list the scenes of a site.", no_args_is_help=True)
@@ -17,7 +19,7 @@ app = typer.Typer(help="Import and list the scenes of a site.", no_args_is_help=
 
 @app.command("import")
 def import_(
-    site: Annotated[str, typer.Argument(help="Site name.")],
+    site: Annotated[str, typer.Argument(help="Site id, name or alias.")],
     paths: Annotated[list[Path], typer.Argument(
         help="Image files (GeoTIFF/COG, PNG, JPEG, BMP, ENVI), folders of them, or eo-learn "
              "EOPatch folders.")],
@@ -44,27 +46,23 @@ def import_(
     One file: any problem is an error. Many files or folders: each bad file is reported
     and skipped, and a summary says how many were imported and why others were not.
     """
-    from sitewatch.monitor.importing import import_many
-    from sitewatch.monitor.watchlist import SceneSpec, import_scene
-
-    template = SceneSpec(path=Path(), date=date, provider=provider, credit=credit,
-                         licence=licence, bounds=bounds, crs=crs,
-                         bands=[b.strip().lower() for b in bands.split(",")] if bands else None,
-                         notes=notes, scale=scale, offset=offset)
-    ws, store = open_store()
+    facts: dict[str, Any] = dict(
+        date=date, provider=provider, credit=credit, licence=licence, bounds=bounds, crs=crs,
+        bands=[b.strip().lower() for b in bands.split(",")] if bands else None, notes=notes,
+        scale=scale, offset=offset)
+    ws = open_ws()
     if len(paths) == 1 and not paths[0].is_dir():
-        scene = import_scene(store, site, replace(template, path=paths[0]))
+        scene = ws.import_scene(site, paths[0], **facts)
         out.print(f"scene {scene.id} imported: {scene.width}x{scene.height} px, "
                   f"{scene.gsd_m:.2f} m, {scene.acquired_text}, {scene.provider}", markup=False)
         return
-    _import_bulk(store, ws, site, paths, template, import_many)
+    _import_bulk(ws, site, paths, facts)
 
 
-def _import_bulk(store: Any, ws: Any, site: str, paths: list[Path], template: Any,
-                 import_many: Any) -> None:
+def _import_bulk(ws: Workspace, site: str, paths: list[Path], facts: dict[str, Any]) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    s = store.site(site)
+    s = ws.site(site)
     with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.description}"), console=err, transient=True) as bar:
         task = bar.add_task("", total=None)
@@ -72,7 +70,7 @@ def _import_bulk(store: Any, ws: Any, site: str, paths: list[Path], template: An
         def step(done: int, total: int, outcome: Any) -> None:
             bar.update(task, completed=done, total=total, description=outcome.path.name)
 
-        outcomes = import_many(store, ws, s, paths, template, step)
+        outcomes = ws.import_scenes(s, paths, step, **facts)
     imported = [o for o in outcomes if o.scene is not None]
     dups = [o for o in outcomes if o.duplicate]
     failed = [o for o in outcomes if o.scene is None and not o.duplicate]
@@ -102,15 +100,13 @@ def _reason_kind(reason: str) -> str:
 
 @app.command("list")
 def list_(
-    site: Annotated[str, typer.Argument(help="Site name.")],
+    site: Annotated[str, typer.Argument(help="Site id, name or alias.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List a site's scenes, earliest first."""
-    from sitewatch.dates import ObsDate
-
-    _, store = open_store()
-    s = store.site(site)
-    scenes = store.scenes(s.id)
+    ws = open_ws()
+    s = ws.site(site)
+    scenes = ws.scenes(s.id)
     if as_json:
         print_json([{"id": x.id, "date": x.acquired_text, "date_precision": x.acquired_precision,
                      "provider": x.provider, "path": x.path, "sha256": x.sha256, "crs": x.crs,
@@ -122,5 +118,14 @@ def list_(
         out.print(f"site {site!r} has no scenes: import with 'sitewatch scenes import'",
                   markup=False)
     for x in scenes:
-        out.print(f"{x.id:4d}  {ObsDate.parse(x.acquired_text).describe():40s}  {x.provider:12s}"
+        out.print(f"{x.id:4d}  {x.acquired.describe():40s}  {x.provider:12s}"
                   f"  {x.gsd_m:6.2f} m  {Path(x.path).name}", markup=False)
+
+
+@app.command("remove")
+def remove(scene_id: Annotated[int, typer.Argument(help="Scene id (see 'scenes list').")]
+           ) -> None:
+    """Take a scene out of lists and analyses; runs that used it keep resolving."""
+    x = open_ws().remove_scene(scene_id)
+    out.print(f"scene {x.id} ({Path(x.path).name}) removed; runs that used it are kept",
+              markup=False)

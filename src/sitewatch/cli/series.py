@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sitewatch.cli.common import err, open_store, out, print_json
+from sitewatch.cli.common import err, open_ws, out, print_json
 from sitewatch.errors import InputValueError
 
 
@@ -16,7 +16,7 @@ def _fmt(v: float | None, digits: int = 3) -> str:
 
 
 def timeline(
-    site: Annotated[str, typer.Argument(help="Site name.")],
+    site: Annotated[str, typer.Argument(help="Site id, name or alias.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     plot: Annotated[Path | None, typer.Option(help="Write the timeline figure (PNG).")] = None,
     min_clear: Annotated[float, typer.Option(
@@ -36,7 +36,7 @@ def timeline(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from sitewatch.detect.breaks import BreakParams
-    from sitewatch.monitor.timeline import compute_timeline, timeline_json
+    from sitewatch.pipeline.timeline import timeline_json
 
     if conse < 1:
         raise InputValueError(f"--conse {conse} must be at least 1")
@@ -44,20 +44,17 @@ def timeline(
         raise InputValueError(f"--probability {probability} must be in [0.5, 1), e.g. 0.99")
     if plot is not None and plot.suffix.lower() != ".png":
         raise InputValueError(f"--plot {plot} must end in .png")
-    ws, store = open_store()
+    ws = open_ws()
+    s = ws.site(site)
     params = BreakParams(probability=probability, conse=conse)
     with Progress(TextColumn("reading scenes"), BarColumn(), MofNCompleteColumn(),
                   console=err, transient=True) as bar:
         task = bar.add_task("", total=None)
-        tl = compute_timeline(store, ws, site, params, min_clear, pixels=not no_pixels,
-                              force=recompute,
-                              progress=lambda i, n: bar.update(task, completed=i, total=n))
-    s = store.site(site)
+        tl = ws.timeline(s.id, params=params, min_clear=min_clear, pixels=not no_pixels,
+                         force=recompute,
+                         progress=lambda i, n: bar.update(task, completed=i, total=n))
     if plot is not None:
-        from sitewatch.evidence.timeline_plot import timeline_png
-
-        credits = [x.credit for x in store.scenes(s.id)]
-        timeline_png(plot, s.name, tl.observations, tl.breaks, credits, min_clear)
+        ws.timeline_plot(s, plot, tl, min_clear)
         err.print(f"plot written to {plot}", markup=False)
     if as_json:
         print_json(timeline_json(s, tl))
@@ -85,8 +82,7 @@ def rank(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """All sites, most changed first: area and strength of change since a date."""
-    from sitewatch.dates import ObsDate
-    from sitewatch.monitor.rank import rank_sites
+    from sitewatch.model.dates import ObsDate
 
     start = None
     if since is not None:
@@ -95,8 +91,7 @@ def rank(
             raise InputValueError(f"--since {since!r} has no start: give a date such as "
                                   "2024-01-01")
         start = when.start
-    ws, store = open_store()
-    ranked = rank_sites(store, ws, start)
+    ranked = open_ws().rank(start)
     if as_json:
         print_json([c.as_dict() for c in ranked])
         return

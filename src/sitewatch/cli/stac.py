@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sitewatch.cli.common import err, open_store, out, print_json
+from sitewatch.cli.common import err, open_ws, out, print_json
 from sitewatch.errors import InputFileError, InputValueError
 
 app = typer.Typer(help="Search STAC APIs over a site and load the AOI window of each item.",
@@ -26,7 +26,7 @@ ProviderOpt = Annotated[str, typer.Option(
 
 
 def _dates(start: str | None, end: str | None) -> tuple[date | None, date | None]:
-    from sitewatch.dates import ObsDate
+    from sitewatch.model.dates import ObsDate
 
     s = ObsDate.parse(start).start if start else None
     e = ObsDate.parse(end).end if end else None
@@ -43,7 +43,7 @@ def _provider(name: str, url: str | None) -> Any:
 
 @app.command("search")
 def search_(
-    site: Annotated[str, typer.Argument(help="Site name.")],
+    site: Annotated[str, typer.Argument(help="Site id, name or alias.")],
     collection: Collection = "sentinel-2-l2a",
     start: Start = None,
     end: End = None,
@@ -53,12 +53,9 @@ def search_(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """List the items over the site's AOI: id, date, cloud cover, platform, tile."""
-    from sitewatch.imagery.stac import search
-
     s, e = _dates(start, end)
     p = _provider(provider, url)
-    _, store = open_store()
-    found = search(p, collection, store.site(site).aoi_geom, s, e, max_cloud)
+    found = open_ws().stac_search(site, p, collection, s, e, max_cloud)
     for bad in found.malformed:
         err.print(f"malformed item {bad.id}: {bad.problem}", markup=False)
     if as_json:
@@ -77,7 +74,7 @@ def search_(
 
 @app.command("fetch")
 def fetch_(
-    site: Annotated[str, typer.Argument(help="Site name.")],
+    site: Annotated[str, typer.Argument(help="Site id, name or alias.")],
     collection: Collection = "sentinel-2-l2a",
     start: Start = None,
     end: End = None,
@@ -92,16 +89,16 @@ def fetch_(
     """Load each matching item's AOI window as a masked, scaled scene of the site."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from sitewatch.monitor.stacfetch import fetch, outcome_json
+    from sitewatch.pipeline.stacfetch import outcome_json
 
     s, e = _dates(start, end)
     p = _provider(provider, url)
-    ws, store = open_store()
+    ws = open_ws()
     with Progress(TextColumn("fetching"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.description}"), console=err, transient=True) as bar:
         task = bar.add_task("", total=None)
-        found, outcomes = fetch(
-            store, ws, site, p, collection, s, e, max_cloud, min_clear,
+        found, outcomes = ws.stac_fetch(
+            site, p, collection, s, e, max_cloud, min_clear,
             lambda i, n, o: bar.update(task, completed=i, total=n, description=o.item.id))
     for bad in found.malformed:
         err.print(f"malformed item {bad.id}: {bad.problem}", markup=False)

@@ -88,10 +88,11 @@ def _decorate(ax: plt.Axes, width_px: int, height_px: int, res_m: float) -> None
 
 def before_after_png(before: Panel, after: Panel, res_m: float, aoi_px: BaseGeometry | None,
                      changes_px: Sequence[BaseGeometry], heading: str,
-                     areas: Sequence[tuple[float, float]] = (), dpi: int = 130) -> bytes:
+                     areas: Sequence[tuple[float | None, float | None]] = (),
+                     labels: Sequence[str] = (), dpi: int = 130) -> bytes:
     """Render the two panels side by side; geometries are in grid pixel coordinates
-    (col, row); ``areas`` are (area_m2, uncertainty_m2) of the changes, in the same order.
-    Returns PNG bytes."""
+    (col, row); ``areas`` are (area_m2, uncertainty_m2) of the changes (None: unknown) and
+    ``labels`` their identifiers, in the same order. Returns PNG bytes."""
     h, w = before.data.shape[1:]
     fig, axes = plt.subplots(1, 2, figsize=(11, 5.8 * h / max(w, 1) + 1.0), dpi=dpi)
     for ax, panel, show in ((axes[0], before, False), (axes[1], after, True)):
@@ -107,8 +108,10 @@ def before_after_png(before: Panel, after: Panel, res_m: float, aoi_px: BaseGeom
         ax.set_yticks([])
         ax.set_xlabel(panel.credit, fontsize=7, wrap=True)
     fig.suptitle(heading, fontsize=11)
-    listed = "; ".join(f"#{i} {a:,.0f} ± {u:,.0f} m²"
-                       for i, (a, u) in enumerate(areas[:6], start=1))
+    names = list(labels) or [f"#{i}" for i in range(1, len(areas) + 1)]
+    listed = "; ".join(
+        f"#{i} ({name}) " + (f"{a:,.0f} ± {u or 0:,.0f} m²" if a is not None else "area unknown")
+        for i, ((a, u), name) in enumerate(zip(areas[:6], names, strict=False), start=1))
     more = f"; {len(areas) - 6} more in the table" if len(areas) > 6 else ""
     fig.text(0.5, 0.01, "Red outlines: detected change. Yellow: site AOI."
              + (f" Areas: {listed}{more}." if listed else ""), ha="center", fontsize=7,

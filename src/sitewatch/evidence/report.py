@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sitewatch import __version__
-from sitewatch.catalog import Chip, Run, Scene, Site
-from sitewatch.dates import ObsDate
+from sitewatch.model import Chip, Run, Scene, Site
+from sitewatch.model.dates import ObsDate
+from sitewatch.version import __version__
 
 
 def esc(value: Any) -> str:
@@ -53,17 +53,31 @@ def _scene_rows(role: str, s: Scene) -> list[tuple[str, Any]]:
     ]
 
 
+def area_text(area_m2: float | None, unc_m2: float | None) -> str:
+    """'1,234 ± 56' m2, or 'unknown' when the ground size is not known."""
+    if area_m2 is None:
+        return "unknown"
+    return f"{area_m2:,.0f} ± {unc_m2:,.0f}" if unc_m2 is not None else f"{area_m2:,.0f}"
+
+
+def latlon_text(lat: float | None, lon: float | None) -> str:
+    return "unknown" if lat is None or lon is None else f"{lat:.6f}, {lon:.6f}"
+
+
 def summary_sentence(d: ReportData) -> str:
     dets = d.run.detections
     if not dets:
         return (f"No change above the detector's threshold between {when(d.before)} and "
-                f"{when(d.after)}.")
-    total = sum(x.area_m2 for x in dets)
-    unc = sum(x.area_uncertainty_m2 ** 2 for x in dets) ** 0.5
-    big = dets[0]
-    return (f"{len(dets)} changed area(s) between {when(d.before)} and {when(d.after)}, "
-            f"{total:,.0f} m² in all (± {unc:,.0f} m²). The largest (#1, {big.change_type}) "
-            f"measures {big.area_m2:,.0f} ± {big.area_uncertainty_m2:,.0f} m², "
+                f"{when(d.after)} (run {d.run.ref}).")
+    head = (f"Run {d.run.ref}: {len(dets)} changed area(s) between {when(d.before)} and "
+            f"{when(d.after)}")
+    if any(x.area_m2 is None for x in dets):
+        return head + "; their areas are unknown (the pixel size is not known)."
+    total = sum(x.area_m2 or 0.0 for x in dets)
+    unc = sum((x.area_uncertainty_m2 or 0.0) ** 2 for x in dets) ** 0.5
+    big = max(dets, key=lambda x: x.area_m2 or 0.0)
+    return (f"{head}, {total:,.0f} m² in all (± {unc:,.0f} m²). The largest ({big.ref}, "
+            f"{big.change_type}) measures {area_text(big.area_m2, big.area_uncertainty_m2)} m², "
             f"{100 * total / max(d.aoi_area_m2, 1):.1f}% of the site's "
             f"{d.aoi_area_m2:,.0f} m² AOI holds change.")
 
@@ -95,19 +109,21 @@ def render_html(d: ReportData) -> str:
         ("AOI area", f"{d.aoi_area_m2:,.0f} m²"), ("Notes", s.notes or ""),
     ])
     det_rows = "\n".join(
-        f"<tr><td>{i}</td><td>{esc(x.change_type)}</td>"
-        f"<td class=num>{x.area_m2:,.0f} ± {x.area_uncertainty_m2:,.0f}</td>"
+        f"<tr><td>{i}</td><td>{esc(x.ref)}</td><td>{esc(x.change_ref or '')}</td>"
+        f"<td>{esc(x.change_type)}</td>"
+        f"<td class=num>{esc(area_text(x.area_m2, x.area_uncertainty_m2))}</td>"
         f"<td class=num>{x.score:.2f}</td>"
-        f"<td class=num>{x.centroid_lat:.6f}, {x.centroid_lon:.6f}</td></tr>"
+        f"<td class=num>{esc(latlon_text(x.centroid_lat, x.centroid_lon))}</td>"
+        f"<td>{esc(x.review_status.value)}</td></tr>"
         for i, x in enumerate(r.detections, start=1)
-    ) or "<tr><td colspan=5>No detections.</td></tr>"
+    ) or "<tr><td colspan=8>No detections.</td></tr>"
     chip_rows = _rows([
         (f"scene {c.scene_id} chip", f"shift dy={c.shift_y_px:+.2f} px, dx={c.shift_x_px:+.2f} px"
          f" ({c.coreg_status}); covers {c.valid_fraction:.0%} of the AOI; {c.path}")
         for c in d.chips
     ])
     run_rows = _rows([
-        ("Run", f"#{r.id} ({r.status}), finished {r.finished_at}"),
+        ("Run", f"{r.ref} ({r.status.value}), finished {r.finished_at}"),
         ("Method", r.method), ("Run key", r.run_key),
         ("Timings (s)", json.dumps(r.timings_s)),
         ("Software", ", ".join(f"{k} {v}" for k, v in sorted(r.versions.items()))),
@@ -138,9 +154,12 @@ img{{max-width:100%;border:1px solid #ccc}} pre{{background:#f7f7f7;padding:.5em
 <figcaption class="credit">Before: {esc(when(d.before))}. After: {esc(when(d.after))}.
 Imagery: {esc(credits)}.</figcaption></figure>
 <h2>Detections</h2>
-<table><tr><th>#</th><th>Change type</th><th>Area (m²)</th><th>Score</th>
-<th>Centroid (lat, lon)</th></tr>
+<table><tr><th>#</th><th>Detection</th><th>Tracked change</th><th>Change type</th>
+<th>Area (m²)</th><th>Score</th><th>Centroid (lat, lon)</th><th>Review</th></tr>
 {det_rows}</table>
+<p class="credit">Detection and change identifiers keep resolving: look one up with
+<code>sitewatch show ID</code>. A tracked change gathers the detections of successive runs
+that show the same change on the ground; its review state is the analyst's judgement.</p>
 <p class="credit">Areas are geodesic, measured on the WGS84 ellipsoid; the uncertainty is that
 of a one-pixel error along each outline (perimeter x pixel size).</p>
 <h2>Provenance</h2>

@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-from sitewatch.imagery.write import atomic_path  # noqa: E402
+from sitewatch.fileio import atomic_path  # noqa: E402
 
 _LABELS = {"ndvi": "NDVI", "ndbi": "built-up index (NDBI)", "bsi": "bare-soil index",
            "brightness": "brightness (reflectance)"}

@@ -33,10 +33,10 @@ from rasterio.vrt import WarpedVRT
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
-from sitewatch.config import http_retries, http_timeout
 from sitewatch.errors import ConfigError, InputFileError, InputValueError, SitewatchError
 from sitewatch.geo.grid import Grid
 from sitewatch.imagery.masks import clear_mask
+from sitewatch.settings import http_retries, http_timeout
 
 log = logging.getLogger(__name__)
 S2_OFFSET_BASELINE = "04.00"

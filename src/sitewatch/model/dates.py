@@ -12,14 +12,16 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 from sitewatch.errors import InputValueError
 
 _PART = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+Precision = Literal["day", "month", "year", "interval"]
 _HELP = "use YYYY-MM-DD, YYYY-MM, YYYY or an interval START/END such as 2002/2013 (.. = open)"
 
 
-def _part(text: str, original: str) -> tuple[date, date, str]:
+def _part(text: str, original: str) -> tuple[date, date, Precision]:
     m = _PART.match(text)
     if not m:
         raise InputValueError(f"date {original!r} does not parse: {_HELP}")
@@ -47,7 +49,7 @@ class ObsDate:
     text: str
     start: date | None
     end: date | None
-    precision: str  # "day" | "month" | "year" | "interval"
+    precision: Precision
 
     def __post_init__(self) -> None:
         if self.precision not in {"day", "month", "year", "interval"}:

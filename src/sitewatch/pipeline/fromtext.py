@@ -8,11 +8,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sitewatch.catalog import Site, SiteSource, Store
-from sitewatch.catalog.store import utcnow
+from sitewatch.catalog import Store
 from sitewatch.errors import InputValueError, NotFoundError
 from sitewatch.geo.aoi import aoi_from_point
-from sitewatch.monitor.watchlist import add_site
+from sitewatch.model import Site, SiteSource
+from sitewatch.pipeline.watchlist import add_site
 from sitewatch.text.extract import extract_sites
 from sitewatch.text.ingest import Article, read_article
 
@@ -42,7 +42,7 @@ def _source(article: Article, c: dict[str, Any]) -> SiteSource:
     return SiteSource(file=str(article.path.resolve()), title=article.title,
                       sha256=article.sha256,
                       published=article.published.isoformat() if article.published else None,
-                      quotes=c["evidence"], candidate=c, added_at=utcnow())
+                      quotes=tuple(c["evidence"]), candidate=c)
 
 
 def add_from_text(store: Store, path: Path, accept: list[str] | None, take_all: bool,

@@ -28,8 +28,8 @@ from rasterio.enums import Resampling
 from scipy import ndimage
 from shapely.geometry import mapping, shape
 
-from sitewatch.catalog import Scene, Site, Store, Timeline
-from sitewatch.config import Workspace
+from sitewatch.catalog import Store
+from sitewatch.config import Layout
 from sitewatch.detect.breaks import Break, BreakParams, detect_breaks
 from sitewatch.detect.indices import band, normalized_difference
 from sitewatch.errors import InputValueError
@@ -39,9 +39,10 @@ from sitewatch.geo.grid import Grid, site_grid
 from sitewatch.imagery.local import read_onto_grid
 from sitewatch.imagery.masks import MASK_KINDS, clear_mask
 from sitewatch.imagery.write import atomic_path, write_cog
-from sitewatch.monitor.analysis import software_versions
-from sitewatch.monitor.chips import aoi_mask
-from sitewatch.monitor.watchlist import scene_info
+from sitewatch.model import Scene, Site, Timeline
+from sitewatch.pipeline.analysis import software_versions
+from sitewatch.pipeline.chips import aoi_mask
+from sitewatch.pipeline.watchlist import scene_info
 
 log = logging.getLogger(__name__)
 FEATURES = ("ndvi", "ndbi", "bsi", "brightness")
@@ -220,7 +221,7 @@ def _number(v: float) -> float | None:
     return None if not np.isfinite(v) else round(float(v), 4)
 
 
-def compute_timeline(store: Store, ws: Workspace, site_name: str,
+def compute_timeline(store: Store, ws: Layout, site_name: str | int,
                      params: BreakParams | None = None, min_clear: float = MIN_CLEAR,
                      pixels: bool = True, force: bool = False,
                      progress: Callable[[int, int], None] | None = None) -> Timeline:
@@ -293,8 +294,8 @@ def _site_break(b: Break, feats: list[int], pb: PixelBreaks | None, grid: Grid
             "area_m2": area, "delta": delta}
 
 
-def _write_outputs(ws: Workspace, site: Site, grid: Grid, pb: PixelBreaks) -> dict[str, str]:
-    folder = ws.home / "timelines" / f"site{site.id}"
+def _write_outputs(ws: Layout, site: Site, grid: Grid, pb: PixelBreaks) -> dict[str, str]:
+    folder = ws.timeline_dir(site.id)
     ymd = np.zeros(pb.day.shape, np.int32)
     has = np.isfinite(pb.day)
     for r, c in zip(*np.nonzero(has), strict=True):

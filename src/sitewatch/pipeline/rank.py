@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sitewatch.catalog import Site, Store
-from sitewatch.config import Workspace
+from sitewatch.catalog import Store
+from sitewatch.config import Layout
 from sitewatch.errors import SitewatchError
-from sitewatch.monitor.timeline import compute_timeline
+from sitewatch.model import Site
+from sitewatch.pipeline.timeline import compute_timeline
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class SiteChange:
                 "kinds": self.kinds, "sources": self.sources, "note": self.note}
 
 
-def _site_change(store: Store, ws: Workspace, site: Site, since: date | None) -> SiteChange:
+def _site_change(store: Store, ws: Layout, site: Site, since: date | None) -> SiteChange:
     scenes = store.scenes(site.id)
     if not scenes:
         return SiteChange(site.name, 0.0, 0.0, None, [], [], "no scenes")
@@ -61,9 +62,9 @@ def _site_change(store: Store, ws: Workspace, site: Site, since: date | None) ->
         run = runs[0]
         after = store.scene(run.after_scene_id)
         if since is None or (after.acquired_start is not None and after.acquired_start >= since):
-            pair_area = sum(d.area_m2 for d in run.detections)
+            pair_area = sum(d.area_m2 or 0.0 for d in run.detections)
             if run.detections:
-                sources.append(f"pair analysis {run.id}")
+                sources.append(f"pair analysis {run.ref}")
                 kinds.update(d.change_type for d in run.detections)
                 dates.append(after.acquired_text)
                 if strength == 0.0:
@@ -77,7 +78,7 @@ def _site_change(store: Store, ws: Workspace, site: Site, since: date | None) ->
                       sources, note)
 
 
-def rank_sites(store: Store, ws: Workspace, since: date | None,
+def rank_sites(store: Store, ws: Layout, since: date | None,
                progress: Callable[[int, int, str], None] | None = None) -> list[SiteChange]:
     """All sites, most changed first (area, then strength, then name)."""
     sites = store.sites()

@@ -10,8 +10,8 @@ from shapely import affinity
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from sitewatch.catalog import Chip, Run, Scene, Store
-from sitewatch.config import Workspace
+from sitewatch.catalog import Store
+from sitewatch.config import Layout
 from sitewatch.errors import NotFoundError
 from sitewatch.evidence.export import export_run
 from sitewatch.evidence.figure import Panel, before_after_png
@@ -20,6 +20,7 @@ from sitewatch.geo.aoi import to_crs
 from sitewatch.geo.area import area_perimeter_m
 from sitewatch.geo.grid import Grid
 from sitewatch.imagery.write import atomic_path
+from sitewatch.model import Chip, Run, Scene
 
 
 def _to_pixels(geom_wgs84: BaseGeometry, grid: Grid) -> BaseGeometry:
@@ -40,7 +41,7 @@ def _chip(store: Store, run: Run, scene: Scene) -> tuple[Chip, np.ndarray]:
         return chip, ds.read().astype(np.float32, copy=False)
 
 
-def write_report(store: Store, ws: Workspace, site_name: str, out: Path,
+def write_report(store: Store, ws: Layout, site_name: str | int, out: Path,
                  run_id: int | None = None) -> Path:
     """Write the site's evidence report (latest run, or ``run_id``) to ``out``."""
     site = store.site(site_name)
@@ -61,6 +62,7 @@ def write_report(store: Store, ws: Workspace, site_name: str, out: Path,
         f"{site.name}: {len(run.detections)} change(s), method {run.method}, "
         f"grid {grid.crs} at {grid.res_m:g} m",
         [(d.area_m2, d.area_uncertainty_m2) for d in run.detections],
+        [d.ref for d in run.detections],
     )
     c = aoi.centroid
     html_text = render_html(ReportData(site, run, before, after, [b_chip, a_chip], png, area,
@@ -73,15 +75,16 @@ def write_report(store: Store, ws: Workspace, site_name: str, out: Path,
 def _select_run(store: Store, site_id: int, run_id: int | None) -> Run:
     if run_id is None:
         return store.latest_run(site_id)
-    for run in store.runs(site_id):
-        if run.id == run_id:
-            return run
-    raise NotFoundError(
-        f"run {run_id} is not a run of this site: leave out --run to use the latest run"
-    )
+    run = store.run(run_id)
+    if run.site_id != site_id:
+        raise NotFoundError(
+            f"run {run.ref} is not a run of this site: see 'sitewatch runs list SITE', or "
+            "leave out --run to use the latest run"
+        )
+    return run
 
 
-def export_site(store: Store, site_name: str, fmt: str, out: Path,
+def export_site(store: Store, site_name: str | int, fmt: str, out: Path,
                 run_id: int | None = None) -> Path:
     site = store.site(site_name)
     run = _select_run(store, site.id, run_id)

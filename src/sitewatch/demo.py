@@ -16,18 +16,15 @@ from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from sitewatch.catalog import Store
-from sitewatch.config import Workspace
+from sitewatch.api import Workspace
 from sitewatch.errors import ConfigError, ConflictError, NotFoundError
 from sitewatch.geo.aoi import to_crs
 from sitewatch.imagery.local import inspect_image
-from sitewatch.monitor.analysis import analyze_site
-from sitewatch.monitor.reporting import write_report
-from sitewatch.monitor.watchlist import SceneSpec, add_site, import_scene
 
 LEVIR_CREDIT = "Google Earth imagery, from the LEVIR-CD dataset (Chen & Shi, 2020)"
 LEVIR_LICENCE = "LEVIR-CD: academic research use only"
@@ -35,6 +32,25 @@ LEVIR_NOTE = ("LEVIR-CD gives no acquisition dates: its pairs span 2002-2018, "
               "5 to 14 years apart")
 MAXAR_CREDIT = "Satellite image (c) Maxar Technologies, Maxar Open Data Program"
 LEVIR_TILES = ("test_2_0000_0000", "test_77_0512_0256")
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    """A demo image and what is known of it."""
+
+    path: Path
+    date: str
+    provider: str
+    credit: str
+    licence: str
+    bounds: tuple[float, float, float, float] | None = None
+    crs: str | None = None
+    notes: str | None = None
+
+    def facts(self) -> dict[str, Any]:
+        return {"date": self.date, "provider": self.provider, "credit": self.credit,
+                "licence": self.licence, "bounds": self.bounds, "crs": self.crs,
+                "notes": self.notes}
 
 
 @dataclass(frozen=True)
@@ -64,7 +80,7 @@ def demo_pairs(samples: Path) -> list[DemoPair]:
         def spec(ab: str, date: str, tile: str = tile, b: tuple = b) -> SceneSpec:
             return SceneSpec(samples / "levir-cd" / "tiles256" / ab / f"{tile}.png", date,
                              "Google Earth", LEVIR_CREDIT, LEVIR_LICENCE, b, "EPSG:4326",
-                             None, LEVIR_NOTE)
+                             LEVIR_NOTE)
 
         pairs.append(DemoPair(f"Austin subdivision (LEVIR-CD {tile})",
                               "residential construction", "United States",
@@ -91,7 +107,7 @@ def _aoi_of(pair: DemoPair) -> BaseGeometry:
     return to_crs(box(*info.bounds), info.crs or "EPSG:4326", "EPSG:4326")
 
 
-def run_demo(store: Store, ws: Workspace, samples: Path) -> Iterator[str]:
+def run_demo(ws: Workspace, samples: Path) -> Iterator[str]:
     """Add the demo sites and scenes (idempotent), analyse each and write its report."""
     pairs = demo_pairs(samples)
     missing = [str(p.before.path) for p in pairs if not p.before.path.is_file()]
@@ -100,64 +116,54 @@ def run_demo(store: Store, ws: Workspace, samples: Path) -> Iterator[str]:
                           "the shared data folder (with levir-cd/ and puerto-rico-maria/)")
     for pair in pairs:
         try:
-            store.site(pair.site)
+            ws.site(pair.site)
         except NotFoundError:
-            add_site(store, pair.site, _aoi_of(pair), pair.kind, pair.country,
-                     notes=pair.aoi_note)
+            ws.add_site(pair.site, aoi=_aoi_of(pair), kind=pair.kind, country=pair.country,
+                        notes=pair.aoi_note)
         for spec in (pair.before, pair.after):
             with suppress(ConflictError):  # already imported by an earlier demo run
-                import_scene(store, pair.site, spec)
-        run = analyze_site(store, ws, pair.site)
+                ws.import_scene(pair.site, spec.path, **spec.facts())
+        run = ws.analyze(pair.site).run
         slug = "".join(c if c.isalnum() else "-" for c in pair.site.lower()).strip("-")
-        out = write_report(store, ws, pair.site, ws.reports_dir / f"{slug}.html")
-        yield (f"{pair.site}: {len(run.detections)} change(s), "
+        out = ws.report(pair.site, ws.layout.reports_dir / f"{slug}.html")
+        yield (f"{pair.site}: run {run.ref}, {len(run.detections)} change(s), "
                f"{run.summary['changed_area_m2']:,.0f} m² -> report {out}")
-    yield from _demo_article(store, samples)
-    yield from _demo_timeline(store, ws, samples)
+    yield from _demo_article(ws, samples)
+    yield from _demo_timeline(ws, samples)
     yield f"open the reports in a browser; workspace: {ws.home}"
 
 
-def _demo_article(store: Store, samples: Path) -> Iterator[str]:
+def _demo_article(ws: Workspace, samples: Path) -> Iterator[str]:
     """The sample article's facilities, added to the watchlist with their quotes."""
-    from sitewatch.monitor.fromtext import add_from_text
-
     article = samples.parent / "articles" / "russia-solid-fuel-motor-plants.txt"
     if not article.is_file():
         return
-    _, added = add_from_text(store, article, None, True)
+    _, added = ws.sites_from_text(article, take_all=True)
     names = "; ".join(a.name for a in added)
     yield f"article {article.name}: {len(added)} site(s) in the watchlist: {names}"
 
 
-def _demo_timeline(store: Store, ws: Workspace, samples: Path) -> Iterator[str]:
+def _demo_timeline(ws: Workspace, samples: Path) -> Iterator[str]:
     """The 447-scene Landsat stack: bulk import, timeline with its breaks, and the plot."""
     import tarfile
-
-    from sitewatch.evidence.timeline_plot import timeline_png
-    from sitewatch.geo.aoi import aoi_from_point
-    from sitewatch.monitor.importing import import_many
-    from sitewatch.monitor.timeline import MIN_CLEAR, compute_timeline
-    from sitewatch.monitor.watchlist import SceneSpec
 
     tar = samples / "timeseries" / "yatsm-landsat-p035r032" / "p035r032_testdata.tar.gz"
     if not tar.is_file():
         return
-    images = ws.home / "samples" / "p035r032" / "images"
+    cache = ws.layout.samples_cache()
+    images = cache / "p035r032" / "images"
     if not images.is_dir():
         with tarfile.open(tar) as t:
-            t.extractall(ws.home / "samples", filter="data")
+            t.extractall(cache, filter="data")
     name = "Landsat sample p035r032"
     try:
-        site = store.site(name)
+        site = ws.site(name)
     except NotFoundError:
-        site = add_site(store, name, aoi_from_point(-106.924275, 40.295660, 70.0),
-                        notes="5 x 5 px Landsat 5/7 stack, 1984-2013 (yatsm test data)")
-    spec = SceneSpec(path=Path(), bands=["blue", "green", "red", "nir", "swir16", "swir22",
-                                         "thermal", "fmask"], scale=0.0001)
-    import_many(store, ws, site, [images], spec)
-    tl = compute_timeline(store, ws, name)
-    plot = timeline_png(ws.reports_dir / "timeline-landsat-p035r032.png", name,
-                        tl.observations, tl.breaks,
-                        [x.credit for x in store.scenes(site.id)], MIN_CLEAR)
+        site = ws.add_site(name, lat=40.295660, lon=-106.924275, radius_m=70.0,
+                           notes="5 x 5 px Landsat 5/7 stack, 1984-2013 (yatsm test data)")
+    ws.import_scenes(site, [images], bands=["blue", "green", "red", "nir", "swir16", "swir22",
+                                            "thermal", "fmask"], scale=0.0001)
+    tl = ws.timeline(site)
+    plot = ws.timeline_plot(site, ws.layout.reports_dir / "timeline-landsat-p035r032.png", tl)
     brk = ", ".join(f"{b['date']} {b['kind']}" for b in tl.breaks) or "none"
     yield (f"{name}: {len(tl.observations)} scenes, breaks: {brk} -> plot {plot}")

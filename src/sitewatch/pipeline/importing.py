@@ -11,12 +11,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sitewatch.catalog import Scene, Site, Store
-from sitewatch.config import Workspace
+from sitewatch.catalog import Store
+from sitewatch.config import Layout
 from sitewatch.errors import ConflictError, InputFileError, SitewatchError
 from sitewatch.imagery.eopatch import is_eopatch, read_eopatch
 from sitewatch.imagery.write import write_cog
-from sitewatch.monitor.watchlist import SceneSpec, add_scene_file
+from sitewatch.model import Scene, Site
+from sitewatch.pipeline.watchlist import SceneSpec, add_scene_file
 
 RASTER_SUFFIXES = {".tif", ".tiff", ".gtif", ".gtiff", ".jp2", ".png", ".jpg", ".jpeg", ".bmp",
                    ".img", ".vrt"}
@@ -61,10 +62,10 @@ def expand(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[Outcome]
     return sorted(files), sorted(patches), missing
 
 
-def eopatch_specs(ws: Workspace, site: Site, patch: Path, template: SceneSpec) -> list[SceneSpec]:
+def eopatch_specs(ws: Layout, site: Site, patch: Path, template: SceneSpec) -> list[SceneSpec]:
     """Write each date of ``patch`` as a COG under the workspace; one spec per date."""
     specs = []
-    out_dir = ws.home / "imports" / f"site{site.id}" / patch.name
+    out_dir = ws.import_dir(site.id, patch.name)
     for sl in read_eopatch(patch):
         day = sl.acquired.date().isoformat()
         path = out_dir / f"{sl.acquired:%Y%m%dT%H%M%S}_{sl.index:04d}.tif"
@@ -84,7 +85,7 @@ def eopatch_specs(ws: Workspace, site: Site, patch: Path, template: SceneSpec) -
     return specs
 
 
-def import_many(store: Store, ws: Workspace, site: Site, paths: Sequence[Path],
+def import_many(store: Store, ws: Layout, site: Site, paths: Sequence[Path],
                 template: SceneSpec,
                 progress: Callable[[int, int, Outcome], None] | None = None) -> list[Outcome]:
     """Import every raster under ``paths``; never stops on a bad file.

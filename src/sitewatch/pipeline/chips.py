@@ -13,15 +13,16 @@ import numpy as np
 import rasterio
 from rasterio import features
 
-from sitewatch.catalog import Chip, Scene, Site, Store
-from sitewatch.config import Workspace
+from sitewatch.catalog import Store
+from sitewatch.config import Layout
 from sitewatch.errors import GeometryError
 from sitewatch.geo.aoi import to_crs
 from sitewatch.geo.coreg import estimate_shift
 from sitewatch.geo.grid import Grid, site_grid
-from sitewatch.imagery.local import read_onto_grid
+from sitewatch.imagery.local import ImageInfo, read_onto_grid
 from sitewatch.imagery.write import write_cog
-from sitewatch.monitor.watchlist import scene_info
+from sitewatch.model import Chip, Scene, Site
+from sitewatch.pipeline.watchlist import scene_info
 
 log = logging.getLogger(__name__)
 #: a scene must have at least this many valid pixels inside the AOI to be compared
@@ -49,29 +50,35 @@ def aoi_mask(site: Site, grid: Grid) -> np.ndarray:
                                   transform=grid.transform, invert=True, all_touched=True)
 
 
-def _chip_path(ws: Workspace, site: Site, scene: Scene, grid: Grid, ref: Scene) -> Path:
-    return ws.chips_dir / f"site{site.id}" / f"scene{scene.id}_{grid.key}_ref{ref.id}.tif"
-
-
 def _load(path: Path) -> np.ndarray:
     with rasterio.open(path) as ds:
         return ds.read().astype(np.float32, copy=False)
 
 
-def _make(store: Store, ws: Workspace, site: Site, scene: Scene, grid: Grid, ref: Scene,
-          ref_data: np.ndarray | None, inside: np.ndarray) -> ChipData:
-    existing = store.chip(scene.id, grid.key, ref.id)
-    if existing is not None and Path(existing.path).is_file():
-        return ChipData(scene, existing, _load(Path(existing.path)))
-    info = scene_info(scene)
+@dataclass(frozen=True)
+class ChipPixels:
+    """The result of chipping one scene: (bands, h, w) float32 on the grid, NaN = no data."""
+
+    data: np.ndarray
+    shift_dy_px: float
+    shift_dx_px: float
+    coreg_status: str
+    valid_fraction: float
+
+
+def chip_pixels(info: ImageInfo, grid: Grid, inside: np.ndarray, ref_data: np.ndarray | None,
+                label: str) -> ChipPixels:
+    """Read a scene onto ``grid`` and co-register it to ``ref_data`` (None: it is the
+    reference). Pure but for reading ``info``'s file: no catalog, no workspace; it runs in
+    a worker given the image facts and the grid. ``label`` names the scene in errors."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         data = read_onto_grid(info, grid)
     covered = np.isfinite(data).all(axis=0) & inside
     if covered.sum() < MIN_AOI_PIXELS:
         raise GeometryError(
-            f"scene {scene.id} ({Path(scene.path).name}) has {int(covered.sum())} pixels "
-            f"inside site {site.name!r}: it does not overlap the AOI; import a scene over the site"
+            f"{label} has {int(covered.sum())} pixels inside the site: it does not overlap "
+            "the AOI; import a scene over the site"
         )
     cover = float(covered.sum() / max(int(inside.sum()), 1))
     dy = dx = 0.0
@@ -83,16 +90,28 @@ def _make(store: Store, ws: Workspace, site: Site, scene: Scene, grid: Grid, ref
             dy, dx = shift.dy, shift.dx
             if abs(dy) > 0.01 or abs(dx) > 0.01:
                 data = read_onto_grid(info, grid, (dy, dx))
-        log.info("scene %s shift dy=%.2f dx=%.2f px (%s)", scene.id, dy, dx, status)
-    path = _chip_path(ws, site, scene, grid, ref)
-    write_cog(path, data, grid.crs, grid.transform)
+        log.info("%s shift dy=%.2f dx=%.2f px (%s)", label, dy, dx, status)
+    return ChipPixels(data, dy, dx, status, cover)
+
+
+def _make(store: Store, ws: Layout, site: Site, scene: Scene, grid: Grid, ref: Scene,
+          ref_data: np.ndarray | None, inside: np.ndarray) -> ChipData:
+    """Load (a cached chip) -> compute (:func:`chip_pixels`) -> save (COG + catalog)."""
+    existing = store.chip(scene.id, grid.key, ref.id)
+    if existing is not None and Path(existing.path).is_file():
+        return ChipData(scene, existing, _load(Path(existing.path)))
+    px = chip_pixels(scene_info(scene), grid, inside, ref_data,
+                     f"scene {scene.id} ({Path(scene.path).name}) of site {site.name!r}")
+    path = ws.chip_path(site.id, scene.id, grid.key, ref.id)
+    write_cog(path, px.data, grid.crs, grid.transform)
     chip = store.put_chip(Chip(scene_id=scene.id, grid_key=grid.key, grid=grid.to_dict(),
-                               reference_scene_id=ref.id, path=str(path), shift_x_px=dx,
-                               shift_y_px=dy, coreg_status=status, valid_fraction=cover))
-    return ChipData(scene, chip, data)
+                               reference_scene_id=ref.id, path=str(path),
+                               shift_x_px=px.shift_dx_px, shift_y_px=px.shift_dy_px,
+                               coreg_status=px.coreg_status, valid_fraction=px.valid_fraction))
+    return ChipData(scene, chip, px.data)
 
 
-def site_chips(store: Store, ws: Workspace, site: Site, wanted: Sequence[Scene]
+def site_chips(store: Store, ws: Layout, site: Site, wanted: Sequence[Scene]
                ) -> tuple[Grid, list[ChipData]]:
     """Chips of ``wanted`` scenes on the site's grid, co-registered to the site's earliest
     scene (which is chipped too, as the reference). Cached chips are reused."""

@@ -6,24 +6,29 @@ import hashlib
 import json
 import logging
 import time
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from importlib.metadata import version
 from typing import Any
 
 import numpy as np
 
-from sitewatch import __version__
-from sitewatch.catalog import Detection, Run, Scene, Site, Store
-from sitewatch.catalog.store import utcnow
-from sitewatch.config import Workspace
-from sitewatch.dates import ObsDate
+from sitewatch.catalog import Store
+from sitewatch.config import Layout
 from sitewatch.detect.methods import DEFAULT_METHOD, common_bands, get_method, resolve_method
-from sitewatch.detect.objects import extract_objects
+from sitewatch.detect.objects import ChangeObject, extract_objects
 from sitewatch.errors import InputValueError
 from sitewatch.imagery.write import write_mask
-from sitewatch.monitor.chips import aoi_mask, site_chips
+from sitewatch.model import Detection, Run, RunStatus, Scene, Site
+from sitewatch.model.dates import ObsDate
+from sitewatch.pipeline.chips import aoi_mask, grid_for, site_chips
+from sitewatch.version import __version__
 
 log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def software_versions() -> dict[str, str]:
@@ -70,14 +75,47 @@ def pick_scenes(scenes: list[Scene], before: str | None, after: str | None
     return scenes[b_idx], scenes[a_idx]
 
 
-def analyze_site(store: Store, ws: Workspace, site_name: str, before: str | None = None,
+@dataclass(frozen=True)
+class Analysis:
+    """A stored run and whether this call made it (False: the same run existed)."""
+
+    run: Run
+    created: bool
+
+
+def run_key_of(method: str, params: dict[str, Any], versions: dict[str, str], before: Scene,
+               after: Scene, grid_key: str, aoi_geojson: str) -> str:
+    """The identity of a run: everything that decides its result."""
+    doc = {"method": method, "params": params, "versions": versions, "before": before.sha256,
+           "after": after.sha256, "grid": grid_key, "aoi": aoi_geojson}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def to_detection(o: ChangeObject) -> Detection:
+    """A change object as a detection (no id until stored); unknown areas stay None."""
+    return Detection(polygon=o.feature()["geometry"], change_type=o.change_type,
+                     score=float(o.score), area_m2=o.area_m2,
+                     area_uncertainty_m2=o.area_uncertainty_m2, centroid_lon=o.centroid_lon,
+                     centroid_lat=o.centroid_lat)
+
+
+def analyze_site(store: Store, ws: Layout, site_ref: str | int, before: str | None = None,
                  after: str | None = None, method: str = DEFAULT_METHOD,
-                 params: dict[str, Any] | None = None) -> Run:
-    """Chip, co-register, detect and store one run (replacing an identical earlier run)."""
-    site: Site = store.site(site_name)
+                 params: dict[str, Any] | None = None) -> Analysis:
+    """Chip, co-register, detect and store one run. The same inputs, parameters and
+    software versions give the stored run back without computing anything."""
+    site: Site = store.site(site_ref)
     b_scene, a_scene = pick_scenes(store.scenes(site.id), before, after)
     method = resolve_method(method, min(b_scene.gsd_m, a_scene.gsd_m))
     run_method = get_method(method)
+    versions = software_versions()
+    grid_key = grid_for(site, store.scenes(site.id)).key
+    run_key = run_key_of(method, params or {}, versions, b_scene, a_scene, grid_key,
+                         site.aoi_geojson)
+    known = store.run_by_key(run_key)
+    if known is not None:
+        log.info("run %s has the same inputs, parameters and versions: nothing to do", known.ref)
+        return Analysis(known, False)
     t0 = time.perf_counter()
     started = utcnow()
     grid, (b_chip, a_chip) = site_chips(store, ws, site, [b_scene, a_scene])
@@ -89,7 +127,6 @@ def analyze_site(store: Store, ws: Workspace, site_name: str, before: str | None
     result = run_method(before_arr, after_arr, names, grid.res_m, params or {})
     objects = extract_objects(result, grid.transform, grid.crs, grid.res_m)
     t_detect = time.perf_counter() - t0 - t_chips
-    versions = software_versions()
     parameters = {"method_parameters": result.parameters, "bands": names,
                   "grid": grid.to_dict(), "grid_key": grid.key,
                   "coregistration": {"reference_scene_id": b_chip.chip.reference_scene_id,
@@ -98,11 +135,7 @@ def analyze_site(store: Store, ws: Workspace, site_name: str, before: str | None
                                      "after_status": a_chip.chip.coreg_status,
                                      "before_shift_px": [b_chip.chip.shift_y_px,
                                                          b_chip.chip.shift_x_px]}}
-    key_doc = {"method": method, "params": params or {}, "versions": versions,
-               "before": b_scene.sha256, "after": a_scene.sha256, "grid": grid.key,
-               "aoi": site.aoi_geojson}
-    run_key = hashlib.sha256(json.dumps(key_doc, sort_keys=True).encode()).hexdigest()
-    mask_path = ws.chips_dir / f"site{site.id}" / f"run_{run_key[:16]}_mask.tif"
+    mask_path = ws.run_mask_path(site.id, run_key)
     write_mask(mask_path, result.mask, grid.crs, grid.transform)
     valid = result.mask != 255
     changed_px = int((result.mask == 1).sum())
@@ -110,23 +143,13 @@ def analyze_site(store: Store, ws: Workspace, site_name: str, before: str | None
                "valid_area_m2": int(valid.sum()) * grid.res_m ** 2,
                "changed_fraction": changed_px / max(int(valid.sum()), 1),
                "mask_path": str(mask_path)}
-    detections = [
-        Detection(polygon_geojson=json.dumps(o.feature()["geometry"]), area_m2=o.area_m2 or 0.0,
-                  area_uncertainty_m2=o.area_uncertainty_m2 or 0.0, change_type=o.change_type,
-                  score=o.score, centroid_lon=o.centroid_lon or 0.0,
-                  centroid_lat=o.centroid_lat or 0.0,
-                  min_lon=o.geometry.bounds[0], min_lat=o.geometry.bounds[1],
-                  max_lon=o.geometry.bounds[2], max_lat=o.geometry.bounds[3])
-        for o in objects
-    ]
-    run = Run(run_key=run_key, site_id=site.id, method=method, parameters=parameters,
+    run = Run(id=0, run_key=run_key, site_id=site.id, method=method, parameters=parameters,
               versions=versions, before_scene_id=b_scene.id, after_scene_id=a_scene.id,
-              status="completed", started_at=started, finished_at=utcnow(),
+              status=RunStatus.COMPLETED, started_at=started, finished_at=utcnow(),
               timings_s={"chips": round(t_chips, 3), "detect": round(t_detect, 3),
                          "total": round(time.perf_counter() - t0, 3)},
-              summary=summary)
-    saved = store.save_run(run, detections)
-    log.info("run %s: %d detections, %.0f m2 changed", saved.id, len(objects),
+              summary=summary, detections=tuple(to_detection(o) for o in objects))
+    saved, created = store.save_run(run, a_scene.acquired_text)
+    log.info("run %s: %d detections, %.0f m2 changed", saved.ref, len(objects),
              summary["changed_area_m2"])
-    return saved
-
+    return Analysis(saved, created)

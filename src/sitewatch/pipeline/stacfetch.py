@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from sitewatch.catalog import Scene, Site, StacSkip, Store
-from sitewatch.config import Workspace
+from sitewatch.catalog import Store
+from sitewatch.config import Layout
 from sitewatch.errors import ConflictError, InputValueError, SitewatchError
 from sitewatch.geo.grid import Grid, site_grid
 from sitewatch.imagery.stac import (
@@ -33,8 +33,9 @@ from sitewatch.imagery.stac import (
     signer,
 )
 from sitewatch.imagery.write import write_cog
-from sitewatch.monitor.chips import aoi_mask
-from sitewatch.monitor.watchlist import SceneSpec, add_scene_file
+from sitewatch.model import Scene, Site, StacSkip
+from sitewatch.pipeline.chips import aoi_mask
+from sitewatch.pipeline.watchlist import SceneSpec, add_scene_file
 
 DEFAULT_MIN_CLEAR = 0.3
 
@@ -70,7 +71,7 @@ def fetch_grid(site: Site, provider: Provider, collection: str) -> Grid:
     return site_grid(site.aoi_geom, float(gsd))
 
 
-def fetch_item(store: Store, ws: Workspace, site: Site, provider: Provider, collection: str,
+def fetch_item(store: Store, ws: Layout, site: Site, provider: Provider, collection: str,
                item: StacItem, grid: Grid, inside: np.ndarray, min_clear: float, sign: Any
                ) -> FetchOutcome:
     """Load one item's AOI window (``inside``: the AOI mask of ``grid``) as a scene."""
@@ -88,7 +89,7 @@ def fetch_item(store: Store, ws: Workspace, site: Site, provider: Provider, coll
                                      reason=reason))
         return FetchOutcome(item, "skipped", reason, clear_fraction=win.clear_fraction)
     assert item.acquired is not None  # malformed items never get here
-    path = ws.home / "stac" / f"site{site.id}" / _safe(collection) / f"{_safe(item.id)}.tif"
+    path = ws.stac_scene_path(site.id, _safe(collection), _safe(item.id))
     write_cog(path, win.data, grid.crs, grid.transform, descriptions=win.band_names,
               tags={"STAC_ITEM": item.id, "STAC_COLLECTION": collection,
                     "STAC_SELF": item.self_href or "", "DATETIME_UTC": acquired or "",
@@ -125,7 +126,7 @@ def _assets_used(item: StacItem, provider: Provider, collection: str) -> dict[st
     return used
 
 
-def fetch(store: Store, ws: Workspace, site_name: str, provider: Provider, collection: str,
+def fetch(store: Store, ws: Layout, site_name: str | int, provider: Provider, collection: str,
           start: date | None, end: date | None, max_cloud: float | None,
           min_clear: float = DEFAULT_MIN_CLEAR,
           progress: Callable[[int, int, FetchOutcome], None] | None = None

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 models of the catalog.
+"""SQLAlchemy 2 rows of the catalog (mapped to domain objects in :mod:`.mappers`).
 
 Geometries are stored as GeoJSON text in WGS84 (lon, lat) with a bounding box in
 four indexed float columns, which works the same on SQLite and PostgreSQL; no
@@ -57,6 +57,9 @@ class Site(BBoxMixin, Base):
     aoi_geojson: Mapped[str] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: "active" or "removed" (off the watchlist; never deleted, so its runs keep resolving)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     scenes: Mapped[list[Scene]] = relationship(back_populates="site", cascade="all, delete-orphan")
     sources: Mapped[list[SiteSource]] = relationship(
@@ -107,6 +110,8 @@ class Scene(BBoxMixin, Base):
     #: product facts (product_id, platform, sensor, tile), radiometry (scale, offset) and
     #: the QA band and its kind (fmask, qa_pixel, scl); empty for plain imagery
     properties: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
+    #: set by 'scenes remove': the scene leaves lists and analyses; runs citing it resolve
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     @property
     def props(self) -> dict[str, Any]:
@@ -169,12 +174,13 @@ class Detection(BBoxMixin, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
     polygon_geojson: Mapped[str] = mapped_column(Text)
-    area_m2: Mapped[float] = mapped_column(Float)
-    area_uncertainty_m2: Mapped[float] = mapped_column(Float)
+    area_m2: Mapped[float | None] = mapped_column(Float)
+    area_uncertainty_m2: Mapped[float | None] = mapped_column(Float)
     change_type: Mapped[str] = mapped_column(String(40))
     score: Mapped[float] = mapped_column(Float)
-    centroid_lon: Mapped[float] = mapped_column(Float)
-    centroid_lat: Mapped[float] = mapped_column(Float)
+    centroid_lon: Mapped[float | None] = mapped_column(Float)
+    centroid_lat: Mapped[float | None] = mapped_column(Float)
+    change_id: Mapped[int | None] = mapped_column(ForeignKey("changes.id"), index=True)
 
     run: Mapped[Run] = relationship(back_populates="detections")
 
@@ -182,6 +188,41 @@ class Detection(BBoxMixin, Base):
     def polygon(self) -> dict[str, Any]:
         geom: dict[str, Any] = json.loads(self.polygon_geojson)
         return geom
+
+
+class Change(BBoxMixin, Base):
+    """A change on the ground tracked across runs; its status is the latest review's."""
+
+    __tablename__ = "changes"
+    __table_args__ = (Index("ix_changes_bbox", "min_lon", "min_lat", "max_lon", "max_lat"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    change_type: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="unreviewed")
+    first_run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    last_run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    first_seen: Mapped[str] = mapped_column(String(40))
+    last_seen: Mapped[str] = mapped_column(String(40))
+    polygon_geojson: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Review(Base):
+    """The append-only audit log of review decisions (never updated or deleted)."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id"), index=True)
+    detection_id: Mapped[int | None] = mapped_column(ForeignKey("detections.id"))
+    from_status: Mapped[str] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Timeline(Base):

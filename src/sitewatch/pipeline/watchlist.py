@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,12 +10,13 @@ from typing import Any
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from sitewatch.catalog import Scene, Site, SiteSource, Store
-from sitewatch.dates import ObsDate
+from sitewatch.catalog import Store
 from sitewatch.errors import GeometryError, InputValueError
 from sitewatch.geo.aoi import check_aoi, geometry_json, to_crs
 from sitewatch.imagery.local import ImageInfo, inspect_image, sha256_file
 from sitewatch.imagery.names import ProductName, product_name_of_path
+from sitewatch.model import Provenance, Scene, Site, SiteSource
+from sitewatch.model.dates import ObsDate
 
 
 def add_site(store: Store, name: str, aoi: BaseGeometry, kind: str | None = None,
@@ -26,10 +28,9 @@ def add_site(store: Store, name: str, aoi: BaseGeometry, kind: str | None = None
     if not clean:
         raise InputValueError("site name is empty: give a name such as 'Votkinsk plant'")
     check_aoi(aoi, f"site {clean!r}")
-    w, s, e, n = aoi.bounds
-    site = Site(name=clean, aliases=aliases or [], kind=kind, country=country,
-                aoi_geojson=geometry_json(aoi), notes=notes,
-                min_lon=w, min_lat=s, max_lon=e, max_lat=n, sources=list(sources or []))
+    site = Site(id=0, name=clean, aoi=json.loads(geometry_json(aoi)),
+                aliases=tuple(a.strip() for a in aliases or [] if a.strip()), kind=kind,
+                country=country, notes=notes, sources=tuple(sources or ()))
     return store.add_site(site)
 
 
@@ -65,7 +66,7 @@ def georeferenced_info(spec: SceneSpec) -> ImageInfo:
     return info
 
 
-def import_scene(store: Store, site_name: str, spec: SceneSpec) -> Scene:
+def import_scene(store: Store, site_name: str | int, spec: SceneSpec) -> Scene:
     """Validate a scene file fully, then add it to the site in one transaction."""
     return add_scene_file(store, store.site(site_name), spec)
 
@@ -103,19 +104,19 @@ def add_scene_file(store: Store, site: Site, spec: SceneSpec) -> Scene:
             f"{tuple(round(v, 5) for v in aoi.bounds)}; check --bounds or the site"
         )
     w, s, e, n = footprint.bounds
+    credit = (spec.credit or (product.credit if product else f"Imagery (c) {provider}")).strip()
+    prov = Provenance(provider=provider, acquired=when, credit=credit, source=str(info.path),
+                      sha256=sha256_file(info.path),
+                      licence=spec.licence or (product.licence if product else None))
+    b = info.bounds
     scene = Scene(
-        site_id=site.id, provider=provider, acquired_text=when.text,
-        acquired_start=when.start, acquired_end=when.end, acquired_precision=when.precision,
-        path=str(info.path), sha256=sha256_file(info.path), driver=info.driver,
-        crs=crs, bounds=list(info.bounds), width=info.width, height=info.height,
-        band_count=info.count, band_names=list(info.band_names), dtype=info.dtype,
-        gsd_m=info.gsd_m, georef_source="user" if spec.bounds else "file",
-        credit=(spec.credit or (product.credit if product else f"Imagery (c) {provider}")).strip(),
-        licence=spec.licence or (product.licence if product else None),
-        notes=spec.notes, min_lon=w, min_lat=s, max_lon=e, max_lat=n,
+        id=0, site_id=site.id, provenance=prov, path=str(info.path), driver=info.driver,
+        crs=crs, bounds=(b[0], b[1], b[2], b[3]), width=info.width, height=info.height,
+        band_names=tuple(info.band_names), dtype=info.dtype, gsd_m=info.gsd_m,
+        georef_source="user" if spec.bounds else "file", notes=spec.notes,
         properties=_properties(spec, product),
     )
-    return store.add_scene(scene)
+    return store.add_scene(scene, (w, s, e, n))
 
 
 def _properties(spec: SceneSpec, product: ProductName | None) -> dict[str, Any]:

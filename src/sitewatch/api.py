@@ -1,0 +1,407 @@
+"""The Python API: one :class:`Workspace` over a catalog and its files, and
+:func:`detect_pair` for two image files. The CLI, the demo and the benchmarks use it.
+
+    >>> import sitewatch
+    >>> ws = sitewatch.open_workspace("~/watch")          # or "postgresql+psycopg://..."
+    >>> site = ws.add_site("Votkinsk plant", lat=57.05, lon=53.99, radius_m=1500)
+
+Everything returned is a frozen domain object of :mod:`sitewatch.model`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from sitewatch.catalog import Store
+from sitewatch.catalog import upgrade as _upgrade
+from sitewatch.config import Layout, layout
+from sitewatch.errors import InputValueError, NotFoundError
+from sitewatch.model import (
+    Change,
+    Detection,
+    RejectReason,
+    Review,
+    ReviewStatus,
+    Run,
+    Scene,
+    Site,
+    SiteStatus,
+    Timeline,
+    parse_ref,
+)
+
+Decision = Literal["confirm", "reject", "reset"]
+_DECISION = {"confirm": ReviewStatus.CONFIRMED, "reject": ReviewStatus.REJECTED,
+             "reset": ReviewStatus.UNREVIEWED}
+
+
+def _split_target(target: str | os.PathLike[str] | None, db: str | None
+                  ) -> tuple[str | Path | None, str | None]:
+    text = None if target is None else os.fspath(target)
+    if text is not None and "://" in text:
+        return None, text
+    return text, db
+
+
+def open_workspace(target: str | os.PathLike[str] | None = None, *, db: str | None = None,
+                   create: bool = True) -> Workspace:
+    """Open the workspace at a directory, or the catalog at a database URL.
+
+    ``target``: a directory (catalog ``catalog.sqlite`` inside it unless ``db`` is given),
+    a database URL (files then go to SITEWATCH_HOME), or None for SITEWATCH_HOME and
+    SITEWATCH_DB. A new SQLite catalog is created; any other must be at the schema of this
+    version (``sitewatch db upgrade``).
+    """
+    home, url = _split_target(target, db)
+    lay = layout(home, url)
+    if create:
+        lay.ensure()
+    return Workspace(lay, Store(lay.db_url))
+
+
+def upgrade_catalog(target: str | os.PathLike[str] | None = None, *, db: str | None = None
+                    ) -> tuple[str | None, str]:
+    """Apply the catalog's migrations (``sitewatch db upgrade``); (from, to) revisions."""
+    home, url = _split_target(target, db)
+    lay = layout(home, url).ensure()
+    return _upgrade(lay.db_url)
+
+
+def detect_pair(before: str | os.PathLike[str], after: str | os.PathLike[str],
+                out: str | os.PathLike[str], *, method: str = "auto",
+                geojson: str | os.PathLike[str] | None = None, gsd_m: float | None = None,
+                params: dict[str, Any] | None = None) -> Any:
+    """Change between two image files of the same ground, without a catalog.
+
+    Writes the 0/1/255 uint8 mask of BEFORE's size to ``out`` (and the polygons to
+    ``geojson``); returns a ``PairResult`` with the detector's result, the change objects and
+    the method used.
+    """
+    from sitewatch.pipeline.pair import detect_files
+
+    if gsd_m is not None and gsd_m <= 0:
+        raise InputValueError(f"gsd_m {gsd_m} must be a positive pixel size in metres")
+    return detect_files(Path(before), Path(after), Path(out), method,
+                        Path(geojson) if geojson is not None else None, gsd_m, params)
+
+
+def extract_sites(article: str | os.PathLike[str], published: date | None = None
+                  ) -> tuple[Any, list[dict[str, Any]]]:
+    """Candidate sites in an article (text, Markdown, HTML or PDF): (article, candidates),
+    each with name, kind, place, country, lat, lon, confidence, evidence and dates."""
+    from sitewatch.pipeline.fromtext import read_candidates
+
+    return read_candidates(Path(article), published)
+
+
+def default_reviewer() -> str:
+    """SITEWATCH_USER, else the login name."""
+    try:
+        return os.environ.get("SITEWATCH_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class Workspace:
+    """A catalog (SQLite or PostgreSQL) and the workspace directory of its files."""
+
+    def __init__(self, lay: Layout, store: Store) -> None:
+        self.layout = lay
+        self.store = store
+
+    @property
+    def home(self) -> Path:
+        return self.layout.home
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.home)!r})"
+
+    # --- sites -----------------------------------------------------------------------------
+    def sites(self, include_removed: bool = False) -> list[Site]:
+        return self.store.sites(include_removed)
+
+    def site(self, ref: str | int | Site) -> Site:
+        """A site by id, name (case-insensitive) or alias."""
+        return ref if isinstance(ref, Site) else self.store.site(ref)
+
+    def _site_id(self, ref: str | int | Site) -> int:
+        return self.site(ref).id
+
+    def add_site(self, name: str, *, lat: float | None = None, lon: float | None = None,
+                 radius_m: float = 1000.0, geojson: str | os.PathLike[str] | None = None,
+                 aoi: Any = None, kind: str | None = None, country: str | None = None,
+                 aliases: Sequence[str] = (), notes: str | None = None) -> Site:
+        """Add a site from a point and radius, a GeoJSON file (its CRS honoured) or a
+        shapely/GeoJSON geometry in WGS84."""
+        from sitewatch.pipeline.watchlist import add_site
+
+        return add_site(self.store, name, self._aoi(lat, lon, radius_m, geojson, aoi), kind,
+                        country, list(aliases), notes)
+
+    @staticmethod
+    def _aoi(lat: float | None, lon: float | None, radius_m: float,
+             geojson: str | os.PathLike[str] | None, aoi: Any) -> Any:
+        from shapely.geometry import shape
+        from shapely.geometry.base import BaseGeometry
+
+        from sitewatch.geo.aoi import aoi_from_geojson, aoi_from_point
+
+        given = [x is not None for x in (geojson, aoi)] + [lat is not None or lon is not None]
+        if sum(given) > 1:
+            raise InputValueError("give one AOI: --geojson, or --lat/--lon, not both")
+        if geojson is not None:
+            return aoi_from_geojson(Path(geojson))
+        if aoi is not None:
+            return aoi if isinstance(aoi, BaseGeometry) else shape(aoi)
+        if lat is not None and lon is not None:
+            return aoi_from_point(lon, lat, radius_m)
+        raise InputValueError("give the AOI: --lat LAT --lon LON [--radius-m M] or --geojson "
+                              "FILE")
+
+    def edit_site(self, ref: str | int | Site, *, name: str | None = None,
+                  kind: str | None = None, country: str | None = None,
+                  notes: str | None = None, add_aliases: Sequence[str] = (),
+                  remove_aliases: Sequence[str] = (), lat: float | None = None,
+                  lon: float | None = None, radius_m: float | None = None,
+                  geojson: str | os.PathLike[str] | None = None) -> Site:
+        """Change a site's facts or AOI; its scenes and runs stay."""
+        from sitewatch.geo.aoi import check_aoi, geometry_json
+
+        site = self.site(ref)
+        changes: dict[str, Any] = {}
+        if name is not None:
+            if not name.strip():
+                raise InputValueError("--name is empty: give the site's new name")
+            changes["name"] = name.strip()
+        for key, value in (("kind", kind), ("country", country), ("notes", notes)):
+            if value is not None:
+                changes[key] = value.strip() or None
+        if add_aliases or remove_aliases:
+            drop = {a.casefold() for a in remove_aliases}
+            missing = [a for a in remove_aliases
+                       if a.casefold() not in {x.casefold() for x in site.aliases}]
+            if missing:
+                raise InputValueError(f"site {site.name!r} has no alias {missing[0]!r}")
+            kept = [a for a in site.aliases if a.casefold() not in drop]
+            kept += [a.strip() for a in add_aliases
+                     if a.strip() and a.casefold() not in {k.casefold() for k in kept}]
+            changes["aliases"] = kept
+        if geojson is not None or lat is not None or lon is not None:
+            if (lat is None) != (lon is None):
+                raise InputValueError("give both --lat and --lon to move the site")
+            geom = self._aoi(lat, lon, radius_m or 1000.0, geojson, None)
+            check_aoi(geom, f"site {site.name!r}")
+            import json
+
+            changes["aoi"] = json.loads(geometry_json(geom))
+        if not changes:
+            raise InputValueError("nothing to change: give --name, --alias, --kind, --country, "
+                                  "--notes, --lat/--lon or --geojson")
+        return self.store.update_site(site.id, **changes)
+
+    def remove_site(self, ref: str | int | Site) -> Site:
+        """Take a site off the watchlist; nothing is deleted, its runs keep resolving."""
+        site = self.site(ref)
+        if site.status is SiteStatus.REMOVED:
+            raise InputValueError(f"site {site.name!r} is already removed")
+        return self.store.update_site(site.id, status=SiteStatus.REMOVED)
+
+    def restore_site(self, ref: str | int | Site) -> Site:
+        return self.store.update_site(self.site(ref).id, status=SiteStatus.ACTIVE)
+
+    def sites_from_text(self, article: str | os.PathLike[str], accept: Sequence[str] = (),
+                        take_all: bool = False, published: date | None = None) -> Any:
+        """Add candidates of an article (with their quotes); (article, results)."""
+        from sitewatch.pipeline.fromtext import add_from_text
+
+        return add_from_text(self.store, Path(article), list(accept) or None, take_all,
+                             published)
+
+    # --- scenes ----------------------------------------------------------------------------
+    def scenes(self, site: str | int | Site, include_removed: bool = False) -> list[Scene]:
+        return self.store.scenes(self._site_id(site), include_removed)
+
+    def import_scene(self, site: str | int | Site, path: str | os.PathLike[str],
+                     **facts: Any) -> Scene:
+        """Import one image; ``facts``: date, provider, credit, licence, bounds, crs, bands,
+        notes, scale, offset (see ``sitewatch scenes import``)."""
+        from sitewatch.pipeline.watchlist import SceneSpec, add_scene_file
+
+        return add_scene_file(self.store, self.site(site), SceneSpec(path=Path(path), **facts))
+
+    def import_scenes(self, site: str | int | Site, paths: Sequence[str | os.PathLike[str]],
+                      progress: Callable[[int, int, Any], None] | None = None,
+                      **facts: Any) -> list[Any]:
+        """Import many files, folders or EOPatches; bad files are skipped and reported in the
+        outcomes (one per input)."""
+        from sitewatch.pipeline.importing import import_many
+        from sitewatch.pipeline.watchlist import SceneSpec
+
+        return import_many(self.store, self.layout, self.site(site),
+                           [Path(p) for p in paths], SceneSpec(path=Path(), **facts), progress)
+
+    def remove_scene(self, scene_id: int) -> Scene:
+        """Take a scene out of lists and analyses; runs that used it keep resolving."""
+        return self.store.remove_scene(scene_id)
+
+    def stac_search(self, site: str | int | Site, provider: Any, collection: str,
+                    start: date | None = None, end: date | None = None,
+                    max_cloud: float | None = None) -> Any:
+        from sitewatch.imagery.stac import search
+
+        return search(provider, collection, self.site(site).aoi_geom, start, end, max_cloud)
+
+    def stac_fetch(self, site: str | int | Site, provider: Any, collection: str,
+                   start: date | None = None, end: date | None = None,
+                   max_cloud: float | None = None, min_clear: float = 0.3,
+                   progress: Callable[[int, int, Any], None] | None = None) -> Any:
+        from sitewatch.pipeline.stacfetch import fetch
+
+        return fetch(self.store, self.layout, self.site(site).id, provider, collection, start,
+                     end, max_cloud, min_clear, progress)
+
+    # --- analyses, runs, detections, changes -----------------------------------------------
+    def analyze(self, site: str | int | Site, before: str | None = None,
+                after: str | None = None, method: str = "auto",
+                params: dict[str, Any] | None = None) -> Any:
+        """Compare two scenes of a site and store the run; returns an ``Analysis`` (its
+        ``run`` and whether it was ``created``: the same inputs give the stored run back)."""
+        from sitewatch.pipeline.analysis import analyze_site
+
+        return analyze_site(self.store, self.layout, self._site_id(site), before, after,
+                            method, params)
+
+    def runs(self, site: str | int | Site) -> list[Run]:
+        """The site's runs, latest first (runs are never deleted)."""
+        return self.store.runs(self._site_id(site))
+
+    def run(self, ref: str | int) -> Run:
+        return self.store.run(self._number(ref, "run"))
+
+    def detection(self, ref: str | int) -> Detection:
+        return self.store.detection(self._number(ref, "detection"))
+
+    def change(self, ref: str | int) -> Change:
+        return self.store.change(self._number(ref, "change"))
+
+    def changes(self, site: str | int | Site | None = None,
+                status: ReviewStatus | str | None = None) -> list[Change]:
+        st = None if status is None else ReviewStatus(status)
+        return self.store.changes(None if site is None else self._site_id(site), st)
+
+    def show(self, ref: str) -> Run | Detection | Change:
+        """A run (R12), detection (D345) or tracked change (C17) by its identifier."""
+        kind, number = parse_ref(ref)
+        if kind == "run":
+            return self.store.run(number)
+        if kind == "detection":
+            return self.store.detection(number)
+        return self.store.change(number)
+
+    @staticmethod
+    def _number(ref: str | int, kind: str) -> int:
+        if isinstance(ref, int):
+            return ref
+        if ref.strip().isdigit():
+            return int(ref)
+        got, number = parse_ref(ref)
+        if got != kind:
+            raise InputValueError(f"{ref!r} is a {got}, not a {kind}")
+        return number
+
+    # --- review ----------------------------------------------------------------------------
+    def review(self, ref: str, decision: Decision, reason: str | RejectReason | None = None,
+               note: str | None = None, by: str | None = None) -> Review:
+        """Confirm, reject (with a reason) or reset a tracked change, named by its id or by
+        any detection of it; the decision goes into the append-only audit log."""
+        if decision not in _DECISION:
+            raise InputValueError(f"unknown decision {decision!r}: confirm, reject or reset")
+        kind, number = parse_ref(ref)
+        if kind == "run":
+            raise InputValueError(f"{ref} is a run: review its detections (D...) or changes "
+                                  "(C...), listed by 'sitewatch show RUN'")
+        detection_id = None
+        if kind == "detection":
+            det = self.store.detection(number)
+            if det.change_id is None:
+                raise NotFoundError(f"detection {ref} is not tracked as a change")
+            detection_id, change_id = det.id, det.change_id
+        else:
+            change_id = number
+        why = RejectReason.parse(reason) if isinstance(reason, str) else reason
+        return self.store.review(change_id, _DECISION[decision], by or default_reviewer(), why,
+                                 note, detection_id)
+
+    def reviews(self, ref: str | None = None) -> list[Review]:
+        """The audit log, of one change (or a detection's change) or of all."""
+        if ref is None:
+            return self.store.reviews()
+        kind, number = parse_ref(ref)
+        if kind == "detection":
+            det = self.store.detection(number)
+            return [] if det.change_id is None else self.store.reviews(det.change_id)
+        if kind == "change":
+            return self.store.reviews(number)
+        raise InputValueError(f"{ref} is a run: give a detection or a change")
+
+    def export_training(self, out_dir: str | os.PathLike[str], size_px: int = 256) -> Any:
+        """Reviewed changes as LEVIR-CD-style training pairs (A/, B/, label/) that
+        ``sitewatch model train --data`` reads."""
+        from sitewatch.pipeline.training import export_training
+
+        return export_training(self.store, Path(out_dir), size_px)
+
+    # --- evidence and time series ----------------------------------------------------------
+    def report(self, site: str | int | Site, out: str | os.PathLike[str],
+               run: str | int | None = None) -> Path:
+        """Write the site's self-contained HTML evidence report (latest run, or ``run``)."""
+        from sitewatch.pipeline.reporting import write_report
+
+        rid = None if run is None else self._number(run, "run")
+        return write_report(self.store, self.layout, self._site_id(site), Path(out), rid)
+
+    def export(self, site: str | int | Site, fmt: str, out: str | os.PathLike[str],
+               run: str | int | None = None) -> Path:
+        """Export a run's detections as geojson, gpkg or kml (WGS84)."""
+        from sitewatch.pipeline.reporting import export_site
+
+        rid = None if run is None else self._number(run, "run")
+        return export_site(self.store, self._site_id(site), fmt.lower(), Path(out), rid)
+
+    def timeline(self, site: str | int | Site, **options: Any) -> Timeline:
+        """The site's index series and breaks (see ``sitewatch timeline``)."""
+        from sitewatch.pipeline.timeline import compute_timeline
+
+        return compute_timeline(self.store, self.layout, self._site_id(site), **options)
+
+    def timeline_plot(self, site: str | int | Site, out: str | os.PathLike[str],
+                      timeline: Timeline | None = None, min_clear: float | None = None) -> Path:
+        """Write the timeline figure (PNG) of a site, with its scenes' credits."""
+        from sitewatch.evidence.timeline_plot import timeline_png
+        from sitewatch.pipeline.timeline import MIN_CLEAR
+
+        s = self.site(site)
+        tl = timeline if timeline is not None else self.timeline(s)
+        return Path(timeline_png(Path(out), s.name, tl.observations, tl.breaks,
+                                 [x.credit for x in self.scenes(s.id)],
+                                 MIN_CLEAR if min_clear is None else min_clear))
+
+    def rank(self, since: date | None = None, **options: Any) -> list[Any]:
+        from sitewatch.pipeline.rank import rank_sites
+
+        return rank_sites(self.store, self.layout, since, **options)
+

@@ -1,0 +1,27 @@
+"""The domain model: frozen value objects and the enums of their kinds and statuses."""
+
+from sitewatch.model.dates import ObsDate, Precision
+from sitewatch.model.objects import (
+    Change,
+    ChangeType,
+    Chip,
+    Detection,
+    Provenance,
+    RejectReason,
+    Review,
+    ReviewStatus,
+    Run,
+    RunStatus,
+    Scene,
+    Site,
+    SiteSource,
+    SiteStatus,
+    StacSkip,
+    Timeline,
+    format_ref,
+    parse_ref,
+)
+
+__all__ = ["Change", "ChangeType", "Chip", "Detection", "ObsDate", "Precision", "Provenance",
+           "RejectReason", "Review", "ReviewStatus", "Run", "RunStatus", "Scene", "Site",
+           "SiteSource", "SiteStatus", "StacSkip", "Timeline", "format_ref", "parse_ref"]

@@ -1,0 +1,379 @@
+"""The frozen domain objects every layer above the catalog passes around.
+
+The catalog maps its rows to and from these; nothing outside ``sitewatch.catalog`` ever sees
+a database row. Geometries are WGS84 (lon, lat) GeoJSON mappings; areas are m2.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from sitewatch.errors import InputValueError
+from sitewatch.model.dates import ObsDate
+
+
+class SiteStatus(StrEnum):
+    ACTIVE = "active"
+    REMOVED = "removed"  #: off the watchlist; its runs and detections keep resolving
+
+
+class RunStatus(StrEnum):
+    COMPLETED = "completed"
+
+
+class ReviewStatus(StrEnum):
+    UNREVIEWED = "unreviewed"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class RejectReason(StrEnum):
+    """Why an analyst rejects a change (the vocabulary of ``sitewatch review --reason``)."""
+
+    SEASONAL = "seasonal"
+    CLOUD_OR_SHADOW = "cloud-or-shadow"
+    MISREGISTRATION = "misregistration"
+    TEMPORARY_OBJECT = "temporary-object"  #: vehicles, ships, containers, scaffolding
+    ALREADY_KNOWN = "already-known"
+    NOT_A_CHANGE = "not-a-change"
+    OTHER = "other"
+
+    @classmethod
+    def parse(cls, text: str) -> RejectReason:
+        key = text.strip().lower().replace("_", "-").replace(" ", "-")
+        key = _REASON_ALIASES.get(key, key)
+        try:
+            return cls(key)
+        except ValueError:
+            raise InputValueError(
+                f"unknown reason {text!r}: choose one of {', '.join(r.value for r in cls)}"
+            ) from None
+
+
+_REASON_ALIASES = {"cloud": "cloud-or-shadow", "shadow": "cloud-or-shadow",
+                   "clouds": "cloud-or-shadow", "vehicles": "temporary-object",
+                   "temporary": "temporary-object", "known": "already-known",
+                   "misregistered": "misregistration", "no-change": "not-a-change"}
+
+#: what a detector says changed (``detect.classical.CHANGE_TYPES`` and the breaks' kinds)
+ChangeType = Literal["change", "vegetation_loss", "built_up_gain", "vegetation_gain"]
+GeorefSource = Literal["file", "user"]
+RefKind = Literal["run", "detection", "change"]
+_REF_PREFIX: dict[str, RefKind] = {"R": "run", "D": "detection", "C": "change"}
+
+
+def format_ref(kind: RefKind, number: int) -> str:
+    """The public identifier of a run (``R12``), detection (``D345``) or change (``C17``)."""
+    prefix = {v: k for k, v in _REF_PREFIX.items()}[kind]
+    return f"{prefix}{number}"
+
+
+def parse_ref(text: str) -> tuple[RefKind, int]:
+    """``R12`` -> ("run", 12); ``d345`` -> ("detection", 345); ``C17`` -> ("change", 17)."""
+    raw = text.strip()
+    kind = _REF_PREFIX.get(raw[:1].upper())
+    if kind is None or not raw[1:].isdigit():
+        raise InputValueError(
+            f"{text!r} is not an identifier: give a run (R12), a detection (D345) or a "
+            "tracked change (C17), as printed by 'sitewatch runs list' and reports"
+        )
+    return kind, int(raw[1:])
+
+
+def _geom(mapping: dict[str, Any]) -> BaseGeometry:
+    return shape(mapping)
+
+
+@dataclass(frozen=True)
+class SiteSource:
+    """A text a site was found in: the file, its title, sha256, date and every quote."""
+
+    file: str
+    sha256: str
+    title: str | None = None
+    published: str | None = None
+    quotes: tuple[dict[str, Any], ...] = ()
+    candidate: dict[str, Any] = field(default_factory=dict)
+    added_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Site:
+    """A watched place: a WGS84 AOI with names, kind, country and the texts that cite it."""
+
+    id: int
+    name: str
+    aoi: dict[str, Any]
+    aliases: tuple[str, ...] = ()
+    kind: str | None = None
+    country: str | None = None
+    notes: str | None = None
+    status: SiteStatus = SiteStatus.ACTIVE
+    created_at: datetime | None = None
+    sources: tuple[SiteSource, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise InputValueError("site name is empty: give a name such as 'Votkinsk plant'")
+
+    @property
+    def aoi_geom(self) -> BaseGeometry:
+        """The AOI as a shapely geometry in WGS84 (lon, lat)."""
+        return _geom(self.aoi)
+
+    @property
+    def aoi_geojson(self) -> str:
+        return json.dumps(self.aoi, sort_keys=True)
+
+    @property
+    def bbox_wgs84(self) -> tuple[float, float, float, float]:
+        w, s, e, n = self.aoi_geom.bounds
+        return (w, s, e, n)
+
+    def matches(self, text: str) -> bool:
+        """Whether ``text`` names this site (its name or an alias, case-insensitive)."""
+        key = text.strip().casefold()
+        return key == self.name.casefold() or any(key == a.casefold() for a in self.aliases)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a scene comes from: who captured it and when, how to credit it, the source."""
+
+    provider: str
+    acquired: ObsDate
+    credit: str
+    source: str  #: the file imported, or the STAC item's self href
+    sha256: str
+    licence: str | None = None
+
+
+@dataclass(frozen=True)
+class Scene:
+    """An image of a site's ground, as imported: file facts plus its provenance."""
+
+    id: int
+    site_id: int
+    provenance: Provenance
+    path: str
+    driver: str
+    crs: str
+    bounds: tuple[float, float, float, float]  #: in ``crs``
+    width: int
+    height: int
+    band_names: tuple[str, ...]
+    dtype: str
+    gsd_m: float
+    georef_source: GeorefSource = "file"
+    notes: str | None = None
+    imported_at: datetime | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    removed: bool = False
+
+    # the provenance, flat, as reports and tables print it
+    @property
+    def provider(self) -> str:
+        return self.provenance.provider
+
+    @property
+    def credit(self) -> str:
+        return self.provenance.credit
+
+    @property
+    def licence(self) -> str | None:
+        return self.provenance.licence
+
+    @property
+    def sha256(self) -> str:
+        return self.provenance.sha256
+
+    @property
+    def acquired(self) -> ObsDate:
+        return self.provenance.acquired
+
+    @property
+    def acquired_text(self) -> str:
+        return self.provenance.acquired.text
+
+    @property
+    def acquired_start(self) -> Any:
+        return self.provenance.acquired.start
+
+    @property
+    def acquired_end(self) -> Any:
+        return self.provenance.acquired.end
+
+    @property
+    def acquired_precision(self) -> str:
+        return self.provenance.acquired.precision
+
+    @property
+    def band_count(self) -> int:
+        return len(self.band_names)
+
+    @property
+    def props(self) -> dict[str, Any]:
+        return dict(self.properties)
+
+
+@dataclass(frozen=True)
+class Chip:
+    """A scene cut to its site's grid and co-registered to the reference scene."""
+
+    scene_id: int
+    grid_key: str
+    grid: dict[str, Any]
+    reference_scene_id: int
+    path: str
+    shift_x_px: float
+    shift_y_px: float
+    coreg_status: str  #: "reference", "applied", or "rejected: ..."/"skipped: ..." and why
+    valid_fraction: float
+    id: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One changed object of a run: a WGS84 polygon, its measured area and change type.
+
+    ``area_m2`` and its uncertainty are None when the ground size is unknown; they are
+    never invented. ``change_id`` links detections of successive runs that show the same
+    change on the ground; ``review_status`` is that change's state.
+    """
+
+    polygon: dict[str, Any]
+    change_type: str
+    score: float
+    area_m2: float | None
+    area_uncertainty_m2: float | None
+    centroid_lon: float | None
+    centroid_lat: float | None
+    id: int | None = None
+    run_id: int | None = None
+    change_id: int | None = None
+    review_status: ReviewStatus = ReviewStatus.UNREVIEWED
+
+    @property
+    def ref(self) -> str:
+        if self.id is None:
+            raise InputValueError("this detection is not stored in a catalog: it has no id")
+        return format_ref("detection", self.id)
+
+    @property
+    def change_ref(self) -> str | None:
+        return None if self.change_id is None else format_ref("change", self.change_id)
+
+    @property
+    def geometry(self) -> BaseGeometry:
+        return _geom(self.polygon)
+
+    @property
+    def polygon_geojson(self) -> str:
+        return json.dumps(self.polygon)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One analysis, immutable once stored: a method applied to two scenes of a site.
+
+    ``run_key`` is the hash of everything that decides the result (method, parameters,
+    software versions, the two scenes' sha256, the grid and the AOI): the same key means
+    the same run, so re-running adds nothing.
+    """
+
+    id: int
+    run_key: str
+    site_id: int
+    method: str
+    parameters: dict[str, Any]
+    versions: dict[str, str]
+    before_scene_id: int
+    after_scene_id: int
+    status: RunStatus
+    timings_s: dict[str, float]
+    summary: dict[str, Any]
+    started_at: datetime | None
+    finished_at: datetime | None
+    detections: tuple[Detection, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        return format_ref("run", self.id)
+
+
+@dataclass(frozen=True)
+class Review:
+    """One entry of the append-only audit log: who moved a change from one state to another."""
+
+    id: int
+    change_id: int
+    detection_id: int | None
+    from_status: ReviewStatus
+    to_status: ReviewStatus
+    reason: RejectReason | None
+    note: str | None
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change on the ground tracked across runs: the detections that show it, when it was
+    first and last seen, and the analyst's judgement (judged once for all its detections)."""
+
+    id: int
+    site_id: int
+    change_type: str
+    status: ReviewStatus
+    first_seen: str  #: the AFTER date of the first run that saw it
+    last_seen: str
+    first_run_id: int
+    last_run_id: int
+    polygon: dict[str, Any]  #: the latest detection's outline
+    detection_ids: tuple[int, ...] = ()
+    run_ids: tuple[int, ...] = ()
+    reviews: tuple[Review, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        return format_ref("change", self.id)
+
+    @property
+    def geometry(self) -> BaseGeometry:
+        return _geom(self.polygon)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A site's index series and breaks; ``scenes_key`` names the scene set it used."""
+
+    site_id: int
+    scenes_key: str
+    parameters: dict[str, Any]
+    versions: dict[str, str]
+    observations: list[dict[str, Any]]
+    breaks: list[dict[str, Any]]
+    outputs: dict[str, str]
+    timings_s: dict[str, float]
+    computed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StacSkip:
+    """A STAC item not imported for a site, and why (e.g. too little of the AOI clear)."""
+
+    site_id: int
+    collection: str
+    item_id: str
+    reason: str
+    acquired: str | None = None
+    clear_fraction: float | None = None
+    recorded_at: datetime | None = None

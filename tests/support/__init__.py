@@ -1,0 +1,1 @@
+"""Test helpers that are not fixtures: not part of the product."""
