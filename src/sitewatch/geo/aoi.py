@@ -8,6 +8,7 @@ from typing import Any
 
 import shapely
 from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
 from shapely import Point
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
@@ -78,7 +79,9 @@ def _geometry_of(doc: dict[str, Any], path: Path) -> dict[str, Any]:
 
 
 def aoi_from_geojson(path: Path) -> BaseGeometry:
-    """Read one Polygon/MultiPolygon (bare, Feature or one-feature collection) in lon/lat."""
+    """Read one Polygon/MultiPolygon (bare, Feature or one-feature collection). Coordinates
+    are lon/lat unless the file declares another CRS in its ``crs`` member (as GDAL and QGIS
+    write it, e.g. ``urn:ogc:def:crs:EPSG::32633``); they are then reprojected to WGS84."""
     if not path.is_file():
         raise InputFileError(f"GeoJSON file {path} does not exist: check the path")
     try:
@@ -98,7 +101,29 @@ def aoi_from_geojson(path: Path) -> BaseGeometry:
         geom = shape(geom_doc)
     except (ValueError, TypeError, IndexError, AttributeError) as exc:
         raise InputValueError(f"{path}: malformed polygon coordinates ({exc})") from exc
+    declared = declared_crs(doc, path)
+    if declared is not None:
+        geom = to_crs(geom, declared, "EPSG:4326")
     return check_aoi(geom, str(path))
+
+
+def declared_crs(doc: dict[str, Any], path: Path) -> str | None:
+    """The CRS a GeoJSON file declares (``{"crs": {"type": "name", "properties": {"name":
+    ...}}}``), or None for the RFC 7946 default (WGS84 lon/lat)."""
+    member = doc.get("crs")
+    if member is None:
+        return None
+    name = member.get("properties", {}).get("name") if isinstance(member, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        raise InputValueError(f"{path}: its 'crs' member names no CRS: give "
+                              '{"type": "name", "properties": {"name": "EPSG:32633"}} or drop it')
+    try:
+        crs = CRS.from_user_input(name)
+    except CRSError as exc:
+        raise InputValueError(f"{path}: unknown CRS {name!r} in its 'crs' member") from exc
+    if crs.equals(CRS.from_epsg(4326), ignore_axis_order=True) or name.upper().endswith("CRS84"):
+        return None
+    return crs.to_string()
 
 
 def check_aoi(geom: BaseGeometry, what: str) -> BaseGeometry:
