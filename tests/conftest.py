@@ -36,7 +36,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         return
     from support.postgres import drop_database, fresh_database_url
 
-    url = fresh_database_url(admin_url, request.node.name)
+    url = fresh_database_url(admin_url, request.node.name, migrate=True)  # db upgrade done
     monkeypatch.setenv("SITEWATCH_DB", url)
     try:
         yield home
