@@ -30,7 +30,8 @@ CASES = ("landsat-447", "eopatch-68", "stac-5km", "model-1024")
 def stac_case(tmp: Path) -> dict[str, object]:
     from pyproj import Transformer
 
-    from sitewatch.cli.main import main
+    import sitewatch
+    from sitewatch.imagery.stac import get_provider
 
     # the loopback STAC API is a test helper (tests/support/localstac.py), not part of the
     # product: import it the way the tests do, with tests/ on the path
@@ -55,15 +56,16 @@ def stac_case(tmp: Path) -> dict[str, object]:
     to_ll = Transformer.from_crs(chip.crs, "EPSG:4326", always_xy=True)
     ring = [to_ll.transform(cx + dx, cy + dy) for dx, dy in
             ((-2500, -2500), (2500, -2500), (2500, 2500), (-2500, 2500), (-2500, -2500))]
-    gj = tmp / "aoi.geojson"
-    gj.write_text(json.dumps({"type": "Polygon", "coordinates": [ring]}))
-    assert main(["sites", "add", "s", "--geojson", str(gj)]) == 0
+    ws = sitewatch.open_workspace(tmp / "ws")
+    site = ws.add_site("s", aoi={"type": "Polygon", "coordinates": [ring]})
     full = sum(f.stat().st_size for f in (tmp / "assets").rglob("*.tif"))
     with AssetServer(tmp / "assets", port) as assets, RustacServer([col, items]) as api:
         assets.reset()
         t0 = time.perf_counter()
-        assert main(["stac", "fetch", "s", "--url", api.url, "--min-clear", "0"]) == 0
+        _, outcomes = ws.stac_fetch(site, get_provider("earth-search", api.url),
+                                    "sentinel-2-l2a", min_clear=0.0)
         took = time.perf_counter() - t0
+        assert [o.status for o in outcomes] == ["imported"], outcomes
         read = assets.bytes_sent
     chip_file = next((tmp / "ws" / "stac").rglob("*.tif"))
     import rasterio
@@ -111,12 +113,9 @@ def model_case(tmp: Path) -> dict[str, object]:
 
 
 def run_case(case: str) -> dict[str, object]:
-    import os
-
-    from sitewatch.cli.main import main
+    import sitewatch
 
     tmp = Path(tempfile.mkdtemp(prefix="sitewatch-bench-"))
-    os.environ["SITEWATCH_HOME"] = str(tmp / "ws")
     if case == "stac-5km":
         return stac_case(tmp)
     if case == "model-1024":
@@ -126,19 +125,22 @@ def run_case(case: str) -> dict[str, object]:
         with tarfile.open(samples / "timeseries/yatsm-landsat-p035r032/"
                           "p035r032_testdata.tar.gz") as t:
             t.extractall(tmp, filter="data")
-        site = ["sites", "add", "s", "--lat", "40.295660", "--lon", "-106.924275",
-                "--radius-m", "70"]
-        imp = ["scenes", "import", "s", str(tmp / "p035r032" / "images"), "--bands",
-               "blue,green,red,nir,swir16,swir22,thermal,fmask", "--scale", "0.0001"]
+        where = {"lat": 40.295660, "lon": -106.924275, "radius_m": 70.0}
+        inputs = [tmp / "p035r032" / "images"]
+        facts: dict[str, object] = {"bands": ["blue", "green", "red", "nir", "swir16",
+                                              "swir22", "thermal", "fmask"], "scale": 0.0001}
     else:
-        site = ["sites", "add", "s", "--lat", "45.870459", "--lon", "14.557815",
-                "--radius-m", "450"]
-        imp = ["scenes", "import", "s", str(samples / "eo-learn-testeopatch" / "TestEOPatch")]
-    assert main(site) == 0
+        where = {"lat": 45.870459, "lon": 14.557815, "radius_m": 450.0}
+        inputs = [samples / "eo-learn-testeopatch" / "TestEOPatch"]
+        facts = {}
+    ws = sitewatch.open_workspace(tmp / "ws")
+    site = ws.add_site("s", **where)  # type: ignore[arg-type]
     t0 = time.perf_counter()
-    assert main(imp) == 0
+    outcomes = ws.import_scenes(site, inputs, **facts)
+    assert any(o.scene is not None for o in outcomes)
     t1 = time.perf_counter()
-    assert main(["timeline", "s", "--json"]) == 0
+    tl = ws.timeline(site)
+    assert tl.observations
     t2 = time.perf_counter()
     return {"case": case, "import_s": round(t1 - t0, 2), "timeline_s": round(t2 - t1, 2),
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}

@@ -1,15 +1,11 @@
 import json
 import re
-import sqlite3
 
 import pyogrio
 import pytest
 from conftest import one_error_line
-
-
-def _count(workspace, table):
-    with sqlite3.connect(workspace / "catalog.sqlite") as db:
-        return db.execute(f"select count(*) from {table}").fetchone()[0]
+from support.catalog import count as _count
+from support.catalog import rows as _rows
 
 
 def test_analyze_stores_run_and_detections(cli, pr_site, workspace):
@@ -21,12 +17,12 @@ def test_analyze_stores_run_and_detections(cli, pr_site, workspace):
     assert d["area_m2"] > d["area_uncertainty_m2"] > 0
     assert -66.3 < d["centroid_lon"] < -66.1
     n_det = _count(workspace, "detections")
-    # the same analysis again replaces, never duplicates
-    assert cli("analyze", pr_site).code == 0
+    # the same analysis again is recognised: nothing added, nothing replaced
+    again = cli("analyze", pr_site)
+    assert again.code == 0 and "nothing new" in again.out and run["id"] in again.out
     assert _count(workspace, "runs") == 1 and _count(workspace, "detections") == n_det
     # chips are COGs in the workspace, co-registration recorded
-    with sqlite3.connect(workspace / "catalog.sqlite") as db:
-        rows = db.execute("select path, coreg_status, shift_y_px from chips").fetchall()
+    rows = _rows(workspace, "select path, coreg_status, shift_y_px from chips")
     assert len(rows) == 2 and all((workspace / "chips").glob("site*/scene*.tif"))
     statuses = {r[1] for r in rows}
     assert "reference" in statuses

@@ -147,3 +147,21 @@ def test_two_processes_write_one_workspace(cli, samples, tmp_path):
     assert len(runs) == 2
     ids = [d["id"] for r in runs for d in r["detections"]]
     assert len(ids) == len(set(ids))
+
+
+def test_migrations_match_the_models_on_this_database(cli, workspace):
+    """On SQLite and, under make test-pg, on PostgreSQL with PostGIS."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from support.catalog import catalog_url
+
+    from sitewatch.catalog.migrations.env_filter import include_object
+    from sitewatch.catalog.rows import Base
+
+    assert cli("sites", "list").code == 0  # creates a new SQLite catalog
+    engine = create_engine(catalog_url(workspace))
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"include_object": include_object})
+        diff = compare_metadata(ctx, Base.metadata)
+    engine.dispose()
+    assert diff == []

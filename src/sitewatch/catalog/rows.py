@@ -136,7 +136,7 @@ class Chip(Base):
     path: Mapped[str] = mapped_column(Text)
     shift_x_px: Mapped[float] = mapped_column(Float)
     shift_y_px: Mapped[float] = mapped_column(Float)
-    coreg_status: Mapped[str] = mapped_column(String(40))
+    coreg_status: Mapped[str] = mapped_column(Text)
     valid_fraction: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

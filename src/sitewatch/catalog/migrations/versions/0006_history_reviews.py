@@ -59,6 +59,8 @@ def upgrade() -> None:
         b.add_column(sa.Column("removed_at", TZ, nullable=True))
     with op.batch_alter_table("scenes") as b:
         b.add_column(sa.Column("removed_at", TZ, nullable=True))
+    with op.batch_alter_table("chips") as b:  # "rejected: ..." says why, at any length
+        b.alter_column("coreg_status", existing_type=sa.String(40), type_=sa.Text())
     with op.batch_alter_table("detections") as b:
         for col in ("area_m2", "area_uncertainty_m2", "centroid_lon", "centroid_lat"):
             b.alter_column(col, existing_type=sa.Float(), nullable=True)
@@ -72,6 +74,8 @@ def downgrade() -> None:
         b.drop_index("ix_detections_change_id")
         b.drop_constraint("fk_detections_change_id", type_="foreignkey")
         b.drop_column("change_id")
+    with op.batch_alter_table("chips") as b:
+        b.alter_column("coreg_status", existing_type=sa.Text(), type_=sa.String(40))
     with op.batch_alter_table("scenes") as b:
         b.drop_column("removed_at")
     with op.batch_alter_table("sites") as b:
