@@ -177,3 +177,17 @@ def test_sources_in_sites_list_json(cli, tmp_path: Path):
     listed = _run(cli, "sites", "list")
     assert listed and listed[0]["sources"][0]["sha256"]
     assert listed[0]["sources"][0]["quotes"]
+
+
+def test_tracking_links_one_to_one_by_best_overlap():
+    from shapely.geometry import box, mapping
+
+    from sitewatch.catalog.tracking import match
+
+    tracked = {10: mapping(box(0, 0, 1, 1)), 11: mapping(box(5, 5, 6, 6))}
+    new = [mapping(box(0.1, 0, 1.1, 1)),      # shifted: continues 10
+           mapping(box(0, 0, 0.3, 0.3)),      # inside 10, but 10 is taken by a better match
+           mapping(box(5, 5, 7, 7)),          # 11 grew: all of 11 lies inside it
+           mapping(box(20, 20, 21, 21))]      # new ground
+    assert match(new, tracked) == {0: 10, 2: 11}
+    assert match([], tracked) == {} and match(new, {}) == {}

@@ -241,15 +241,10 @@ class Store:
         for _ in range(3):
             try:
                 with self.session() as s:
-                    old = s.scalar(self._chip_query(chip.scene_id, chip.grid_key,
-                                                    chip.reference_scene_id))
-                    if old is not None:
-                        s.delete(old)
-                        s.flush()
                     row = m.chip_to_row(chip)
                     row.created_at = utcnow()
-                    s.add(row)
-                    s.flush()
+                    _replace(s, self._chip_query(chip.scene_id, chip.grid_key,
+                                                 chip.reference_scene_id), row)
                     return m.chip_from_row(row)
             except IntegrityError:  # another process wrote the same chip at the same moment
                 continue
@@ -429,15 +424,10 @@ class Store:
         """Store a site's timeline, replacing the previous one (a timeline is recomputable
         from the scenes it names)."""
         with self.session() as s:
-            old = s.scalar(select(rows.Timeline).where(rows.Timeline.site_id ==
-                                                       timeline.site_id))
-            if old is not None:
-                s.delete(old)
-                s.flush()
             row = m.timeline_to_row(timeline)
             row.computed_at = utcnow()
-            s.add(row)
-            s.flush()
+            _replace(s, select(rows.Timeline).where(rows.Timeline.site_id == timeline.site_id),
+                     row)
             return m.timeline_from_row(row)
 
     def timeline(self, site_id: int) -> Timeline | None:
@@ -449,17 +439,12 @@ class Store:
     def add_stac_skip(self, skip: StacSkip) -> StacSkip:
         """Record (or update) why an item was not imported for a site."""
         with self.session() as s:
-            old = s.scalar(select(rows.StacSkip).where(
-                rows.StacSkip.site_id == skip.site_id,
-                rows.StacSkip.collection == skip.collection,
-                rows.StacSkip.item_id == skip.item_id))
-            if old is not None:
-                s.delete(old)
-                s.flush()
             row = m.skip_to_row(skip)
             row.recorded_at = utcnow()
-            s.add(row)
-            s.flush()
+            _replace(s, select(rows.StacSkip).where(
+                rows.StacSkip.site_id == skip.site_id,
+                rows.StacSkip.collection == skip.collection,
+                rows.StacSkip.item_id == skip.item_id), row)
             return m.skip_from_row(row)
 
     def stac_skips(self, site_id: int) -> list[StacSkip]:
@@ -467,6 +452,17 @@ class Store:
             return [m.skip_from_row(r) for r in s.scalars(
                 select(rows.StacSkip).where(rows.StacSkip.site_id == site_id)
                 .order_by(rows.StacSkip.acquired, rows.StacSkip.item_id))]
+
+
+def _replace(s: Session, old_query: Any, row: Any) -> None:
+    """Put ``row`` in place of the one ``old_query`` finds (for caches recomputable from
+    what they name: chips, timelines, STAC skips; never for runs or reviews)."""
+    old = s.scalar(old_query)
+    if old is not None:
+        s.delete(old)
+        s.flush()
+    s.add(row)
+    s.flush()
 
 
 def scene_sort_key(scene: Scene) -> tuple[Any, ...]:
