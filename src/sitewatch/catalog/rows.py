@@ -225,6 +225,20 @@ class Review(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class User(Base):
+    """An account of the review workspace (``sitewatch users add``)."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("name", name="uq_users_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  #: viewer, analyst or admin
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Timeline(Base):
     """The index series of a site, its breaks, and where its break rasters were written.
 
