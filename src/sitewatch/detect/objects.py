@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import shapely
 from affine import Affine
+from pyproj import Transformer
 from rasterio import features
 from scipy import ndimage
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from sitewatch.detect.classical import CHANGE_TYPES, ChangeResult
-from sitewatch.geo.aoi import to_crs
 from sitewatch.geo.area import area_perimeter_m, area_uncertainty_m2
 
 
@@ -71,21 +72,27 @@ def extract_objects(result: ChangeResult, transform: Affine | None = None,
     idx = np.arange(1, n + 1)
     counts = ndimage.sum_labels(changed, labels, idx)
     mean_mag = ndimage.mean(np.nan_to_num(result.magnitude), labels, idx)
-    types = result.change_type
+    # the dominant change type of every object in one pass: a histogram of (label, type)
+    kinds = max(CHANGE_TYPES) + 1
+    hist = np.bincount(labels[changed].astype(np.int64) * kinds
+                       + result.change_type[changed].astype(np.int64),
+                       minlength=(n + 1) * kinds).reshape(n + 1, kinds)
+    hist[:, 0] = 0
+    dominant = hist.argmax(axis=1)
     tf = transform if transform is not None else Affine.identity()
+    to_ll = (Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+             if crs is not None and transform is not None else None)
     objects: list[ChangeObject] = []
+    # every object vectorised in one pass over the label image
     for geom_doc, value in features.shapes(labels.astype(np.int32), mask=changed,
                                            connectivity=4, transform=tf):
         lab = int(value)
         geom = shape(geom_doc)
-        obj_types = types[labels == lab]
-        codes = np.bincount(obj_types, minlength=4)
-        codes[0] = 0
-        ctype = CHANGE_TYPES.get(int(codes.argmax()), "change")
+        ctype = CHANGE_TYPES.get(int(dominant[lab]), "change")
         score = score_of(float(mean_mag[lab - 1]), result.threshold)
         pixels = int(counts[lab - 1])
-        if crs is not None and transform is not None:
-            ll = to_crs(geom, crs, "EPSG:4326")
+        if to_ll is not None:
+            ll = shapely.transform(geom, to_ll.transform, interleaved=False)
             area, perim = area_perimeter_m(ll)
             c = ll.centroid
             unc = area_uncertainty_m2(perim, gsd_m) if gsd_m else None

@@ -38,6 +38,31 @@ def write_cog(path: Path, data: np.ndarray, crs: str, transform: Affine,
     return path
 
 
+def write_chip(path: Path, data: np.ndarray, crs: str, transform: Affine,
+               nodata: float | None = np.nan, blocksize: int = 512) -> Path:
+    """Write a working chip: a tiled GeoTIFF in the array's own dtype, compressed with
+    ZSTD level 1 (fast, with the floating-point predictor for floats), no overviews.
+
+    Chips are site-sized caches that sitewatch itself reads whole or by window; a COG's
+    overviews and DEFLATE cost several times the read and nobody reads them.
+    """
+    arr = data if data.ndim == 3 else data[None]
+    floating = np.issubdtype(arr.dtype, np.floating)
+    tiled = arr.shape[1] > blocksize or arr.shape[2] > blocksize
+    profile = {
+        "driver": "GTiff", "width": arr.shape[2], "height": arr.shape[1], "count": arr.shape[0],
+        "dtype": str(arr.dtype), "crs": crs, "transform": transform,
+        "nodata": nodata if floating or nodata is None or np.isfinite(nodata) else None,
+        "compress": "ZSTD", "zstd_level": 1, "predictor": 3 if floating else 2,
+        "interleave": "band", "BIGTIFF": "IF_SAFER",
+    }
+    if tiled:
+        profile |= {"tiled": True, "blockxsize": blocksize, "blockysize": blocksize}
+    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as ds:
+        ds.write(arr)
+    return path
+
+
 def write_mask(path: Path, mask: np.ndarray, crs: str | None = None,
                transform: Affine | None = None) -> Path:
     """The contract's change mask: single-band uint8 GeoTIFF, 0 unchanged, 1 changed,

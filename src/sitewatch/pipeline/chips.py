@@ -20,7 +20,7 @@ from sitewatch.geo.aoi import to_crs
 from sitewatch.geo.coreg import estimate_shift
 from sitewatch.geo.grid import Grid, site_grid
 from sitewatch.imagery.local import ImageInfo, read_onto_grid
-from sitewatch.imagery.write import write_cog
+from sitewatch.imagery.write import write_chip
 from sitewatch.model import Chip, Scene, Site
 from sitewatch.pipeline.watchlist import scene_info
 
@@ -103,7 +103,7 @@ def _make(store: Store, ws: Layout, site: Site, scene: Scene, grid: Grid, ref: S
     px = chip_pixels(scene_info(scene), grid, inside, ref_data,
                      f"scene {scene.id} ({Path(scene.path).name}) of site {site.name!r}")
     path = ws.chip_path(site.id, scene.id, grid.key, ref.id)
-    write_cog(path, px.data, grid.crs, grid.transform)
+    write_chip(path, px.data, grid.crs, grid.transform)
     chip = store.put_chip(Chip(scene_id=scene.id, grid_key=grid.key, grid=grid.to_dict(),
                                reference_scene_id=ref.id, path=str(path),
                                shift_x_px=px.shift_dx_px, shift_y_px=px.shift_dy_px,

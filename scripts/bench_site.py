@@ -1,0 +1,183 @@
+"""Benchmark of the site path: ``analyze`` of a new site against the bare windowed read of
+the same pixels, and start-up of the command line against a bare Python start.
+
+Data: the real Sentinel-2 L2A chips of the samples (B02, B03, B04, B08, uint16 at 10 m),
+mirrored into 4096 px scenes written as tiled, compressed GeoTIFFs; the AFTER scene has a
+block of the other real chip pasted in (a real change). Sites of 250, 1000 and 4000 px a
+side are analysed, each in a fresh process (time and peak memory of that process).
+
+Each figure is printed as a ratio to its floor measured in the same run:
+- analyze: the bare rasterio read of the site's window from both scenes, in a process of
+  its own (time, and memory above a bare Python start);
+- ``sitewatch --version``/``--help``/``sites list``: ``python -c pass``.
+
+Run: ``python scripts/bench_site.py`` (make bench).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.transform import Affine
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+SIZES = (250, 1000, 4000)
+
+
+def peak_mib() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited from the
+    parent across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+SCENE_PX = 4096
+BANDS = ["blue", "green", "red", "nir"]
+
+
+def build_scenes(out: Path) -> tuple[Path, Path, str, Affine]:
+    from support.localstac import BANDS as S2, read_chips
+
+    from sitewatch.config import samples_dir
+
+    chips = read_chips(samples_dir(), repeat=SCENE_PX // 512)
+    a, b = chips[0], chips[1]
+    before = np.stack([a.dn[k] for k in S2]).astype(np.uint16)
+    after = before.copy()
+    # a real change: a block of the other real chip, where the largest site looks
+    h = SCENE_PX // 2
+    after[:, h - 300:h + 300, h - 500:h + 100] = np.stack([b.dn[k] for k in S2])[
+        :, 1000:1600, 1000:1600]
+    paths = []
+    for name, data in (("before", before), ("after", after)):
+        path = out / f"S2_{name}.tif"
+        with rasterio.open(path, "w", driver="GTiff", width=SCENE_PX, height=SCENE_PX,
+                           count=4, dtype="uint16", crs=a.crs, transform=a.transform,
+                           tiled=True, blockxsize=512, blockysize=512,
+                           compress="deflate") as ds:
+            ds.write(data)
+            ds.descriptions = tuple(BANDS)
+        paths.append(path)
+    return paths[0], paths[1], str(a.crs), a.transform
+
+
+def _window(tf: Affine, px: int) -> tuple[int, int]:
+    off = (SCENE_PX - px) // 2
+    return off, off
+
+
+def site_case(before: Path, after: Path, crs: str, tf: Affine, px: int) -> dict[str, float]:
+    """Import the pair for a new site of ``px`` pixels a side; time ``analyze`` alone."""
+    from pyproj import Transformer
+
+    import sitewatch
+
+    col, row = _window(tf, px)
+    x0, y0 = tf * (col, row)
+    x1, y1 = tf * (col + px, row + px)
+    to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    ring = [to_ll.transform(x, y) for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1),
+                                               (x0, y0))]
+    ws = sitewatch.open_workspace(tempfile.mkdtemp(prefix="sitewatch-bench-site-"))
+    site = ws.add_site("s", aoi={"type": "Polygon", "coordinates": [ring]})
+    for path, when in ((before, "2020-04-29"), (after, "2020-06-01")):
+        ws.import_scene(site, path, date=when, provider="Copernicus Sentinel-2",
+                        bands=BANDS, scale=0.0001)
+    t0 = time.perf_counter()
+    res = ws.analyze(site, method="cva")
+    took = time.perf_counter() - t0
+    assert res.created
+    return {"analyze_s": took, "detections": len(res.run.detections),
+            "peak_mib": peak_mib()}
+
+
+def read_case(before: Path, after: Path, crs: str, tf: Affine, px: int) -> dict[str, float]:
+    """The floor: read the site's window of both scenes, as float32."""
+    from rasterio.windows import Window
+
+    col, row = _window(tf, px)
+    t0 = time.perf_counter()
+    arrays = []
+    for path in (before, after):
+        with rasterio.open(path) as ds:
+            arrays.append(ds.read(window=Window(col, row, px, px)).astype(np.float32))
+    took = time.perf_counter() - t0
+    return {"read_s": took, "window_mib": sum(a.nbytes for a in arrays) / 2**20,
+            "peak_mib": peak_mib()}
+
+
+def _child(kind: str, folder: Path, px: int) -> dict[str, float]:
+    proc = subprocess.run([sys.executable, __file__, "--case", kind, str(folder), str(px)],
+                          capture_output=True, text=True, check=True)
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH "))
+    result: dict[str, float] = json.loads(line[6:])
+    return result
+
+
+def _seconds(cmd: list[str], repeat: int = 5, env: dict[str, str] | None = None) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=True, env=env)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> int:
+    if len(sys.argv) == 5 and sys.argv[1] == "--case":
+        folder, px = Path(sys.argv[3]), int(sys.argv[4])
+        meta = json.loads((folder / "scenes.json").read_text())
+        args = (folder / "S2_before.tif", folder / "S2_after.tif", meta["crs"],
+                Affine(*meta["transform"]), px)
+        res = site_case(*args) if sys.argv[2] == "site" else read_case(*args)
+        print("BENCH " + json.dumps(res))
+        return 0
+    folder = Path(tempfile.mkdtemp(prefix="sitewatch-bench-scenes-"))
+    _, _, crs, tf = build_scenes(folder)
+    (folder / "scenes.json").write_text(json.dumps({"crs": crs, "transform": list(tf)[:6]}))
+    bare = _child_bare()
+    print(f"analyze of a new site on a {SCENE_PX} px Sentinel-2 pair (4 bands, cva) against "
+          "the bare windowed read of both scenes")
+    print(f"  {'site px':>8s} {'analyze s':>10s} {'read s':>8s} {'ratio':>6s} "
+          f"{'peak MiB':>9s} {'windows MiB':>12s} {'mem ratio':>9s} {'objects':>8s}")
+    for px in SIZES:
+        floor = _child("read", folder, px)
+        run = _child("site", folder, px)
+        mem = (run["peak_mib"] - bare) / max(floor["window_mib"], 1e-6)
+        print(f"  {px:8d} {run['analyze_s']:10.2f} {floor['read_s']:8.2f} "
+              f"{run['analyze_s'] / floor['read_s']:6.1f} {run['peak_mib']:9.0f} "
+              f"{floor['window_mib']:12.0f} {mem:9.1f} {int(run['detections']):8d}")
+    exe = str(Path(sys.executable).parent / "sitewatch")
+    py = _seconds([sys.executable, "-c", "pass"])
+    print(f"command-line start-up against a bare Python start ({py * 1000:.0f} ms)")
+    import os
+
+    env = os.environ | {"SITEWATCH_HOME": tempfile.mkdtemp(prefix="sitewatch-bench-cli-")}
+    env.pop("SITEWATCH_DB", None)
+    for args in (["--version"], ["--help"], ["sites", "list"]):
+        s = _seconds([exe, *args], env=env)
+        print(f"  sitewatch {' '.join(args):12s} {s * 1000:6.0f} ms  ratio {s / py:5.1f}")
+    return 0
+
+
+def _child_bare() -> float:
+    """Peak MiB of a Python process that imported numpy and rasterio (the memory floor)."""
+    code = ("import numpy, rasterio, sitewatch.api, pathlib; print([int(x.split()[1]) / 1024 "
+            "for x in pathlib.Path('/proc/self/status').read_text().splitlines() "
+            "if x.startswith('VmHWM:')][0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    return float(out.stdout.strip())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
