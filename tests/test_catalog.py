@@ -165,3 +165,13 @@ def test_migrations_match_the_models_on_this_database(cli, workspace):
         diff = compare_metadata(ctx, Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_revision_chain_read_without_alembic_matches_alembic():
+    from alembic.script import ScriptDirectory
+
+    from sitewatch.catalog.schema import _alembic, revisions
+
+    script = ScriptDirectory.from_config(_alembic())
+    chain = [s.revision for s in script.walk_revisions()][::-1]
+    assert list(revisions()) == chain and script.get_current_head() == chain[-1]

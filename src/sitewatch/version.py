@@ -1,8 +1,4 @@
-"""The installed version of sitewatch (kept apart so that any module may import it)."""
+"""The version of sitewatch: one literal, which pyproject.toml reads at build time (so that
+``sitewatch --version`` needs no package metadata lookup)."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("sitewatch")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"

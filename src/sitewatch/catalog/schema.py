@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import re
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from sitewatch.errors import ConfigError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -29,15 +30,39 @@ SQLITE_BUSY_S = 60
 
 
 def _alembic() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
 
 
+_REV = re.compile(r'^(down_revision|revision)\s*=\s*(None|"([^"]*)"|\'([^\']*)\')', re.M)
+
+
+@lru_cache(maxsize=1)
+def revisions() -> tuple[str, ...]:
+    """The migrations' revision ids in order, read from their files' ``revision`` and
+    ``down_revision`` lines (opening a catalog need not import Alembic; a test checks that
+    Alembic reads the same chain)."""
+    parent: dict[str, str | None] = {}
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        found = {m.group(1): m.group(3) or m.group(4) for m in _REV.finditer(path.read_text())}
+        if "revision" in found:
+            parent[found["revision"] or ""] = found.get("down_revision")
+    children = {p: r for r, p in parent.items()}
+    chain: list[str] = []
+    here = children.get(None)
+    while here is not None:
+        chain.append(here)
+        here = children.get(here)
+    if len(chain) != len(parent):
+        raise ConfigError(f"the migrations in {MIGRATIONS} do not form one chain")
+    return tuple(chain)
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_alembic()).get_current_head()
-    assert head is not None  # the package ships its migrations
-    return head
+    return revisions()[-1]
 
 
 def shown(url: str) -> str:
@@ -89,9 +114,14 @@ def make_engine(url: str, foreign_keys: bool = True) -> Engine:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The catalog's schema revision (None for an empty database), read with one query."""
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
+            versions = list(found)
+            return versions[0] if len(versions) == 1 else None
     except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         raise ConfigError(f"cannot reach the catalog at {shown(str(engine.url))}: {reason}; "
@@ -111,8 +141,7 @@ def check_schema(engine: Engine) -> None:
     if current is None:
         raise ConfigError(f"the catalog at {url} has no sitewatch schema: run "
                           "'sitewatch db upgrade' to create it")
-    known = {s.revision for s in ScriptDirectory.from_config(_alembic()).walk_revisions()}
-    if current not in known:
+    if current not in revisions():
         raise ConfigError(f"the catalog at {url} has schema revision {current}, newer than "
                           f"this sitewatch knows ({head}): upgrade sitewatch")
     raise ConfigError(f"the catalog at {url} has schema revision {current}; this sitewatch "
@@ -127,6 +156,9 @@ def _is_empty(engine: Engine) -> bool:
 def upgrade(url: str) -> tuple[str | None, str]:
     """Bring the catalog at ``url`` to the latest revision; (from, to). Safe to run by
     several processes at once: SQLite under a file lock, PostgreSQL under an advisory lock."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     engine = make_engine(url, foreign_keys=False)  # batch migrations recreate tables
     try:
         lock = _lock_file(engine)

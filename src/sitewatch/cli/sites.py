@@ -58,10 +58,10 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
     if not sites:
         out.print("no sites yet: add one with 'sitewatch sites add'")
     for s in sites:
-        c = s.aoi_geom.centroid
+        w, so, e, n = s.bbox_wgs84
         gone = "  (removed)" if s.status.value == "removed" else ""
         out.print(f"{s.id:4d}  {s.name}  [{s.kind or '-'}; {s.country or '-'}]  "
-                  f"centre {c.y:.5f}, {c.x:.5f}{gone}", markup=False)
+                  f"centre {(so + n) / 2:.5f}, {(w + e) / 2:.5f}{gone}", markup=False)
 
 
 @app.command("show")
