@@ -10,6 +10,7 @@ Everything returned is a frozen domain object of :mod:`sitewatch.model`.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 from collections.abc import Callable, Sequence
@@ -32,6 +33,8 @@ from sitewatch.model import (
     Site,
     SiteStatus,
     Timeline,
+    User,
+    UserRole,
     parse_ref,
 )
 
@@ -107,6 +110,20 @@ def default_reviewer() -> str:
         return "unknown"
 
 
+class _DummyHash:
+    """A hash to verify against when a name is unknown (made once, lazily)."""
+
+    value: str | None = None
+
+    def get(self, hasher: Any) -> str:
+        if self.value is None:
+            self.value = hasher.hash("not a password of anyone")
+        return self.value
+
+
+_DUMMY_HASH = _DummyHash()
+
+
 class Workspace:
     """A catalog (SQLite or PostgreSQL) and the workspace directory of its files."""
 
@@ -177,8 +194,9 @@ class Workspace:
                   notes: str | None = None, add_aliases: Sequence[str] = (),
                   remove_aliases: Sequence[str] = (), lat: float | None = None,
                   lon: float | None = None, radius_m: float | None = None,
-                  geojson: str | os.PathLike[str] | None = None) -> Site:
-        """Change a site's facts or AOI; its scenes and runs stay."""
+                  geojson: str | os.PathLike[str] | None = None, aoi: Any = None) -> Site:
+        """Change a site's facts or AOI (a point, a GeoJSON file or a shapely/GeoJSON
+        geometry in WGS84); its scenes and runs stay."""
         from sitewatch.geo.aoi import check_aoi, geometry_json
 
         site = self.site(ref)
@@ -200,10 +218,10 @@ class Workspace:
             kept += [a.strip() for a in add_aliases
                      if a.strip() and a.casefold() not in {k.casefold() for k in kept}]
             changes["aliases"] = kept
-        if geojson is not None or lat is not None or lon is not None:
+        if geojson is not None or aoi is not None or lat is not None or lon is not None:
             if (lat is None) != (lon is None):
                 raise InputValueError("give both --lat and --lon to move the site")
-            geom = self._aoi(lat, lon, radius_m or 1000.0, geojson, None)
+            geom = self._aoi(lat, lon, radius_m or 1000.0, geojson, aoi)
             check_aoi(geom, f"site {site.name!r}")
             import json
 
@@ -253,6 +271,9 @@ class Workspace:
 
         return import_many(self.store, self.layout, self.site(site),
                            [Path(p) for p in paths], SceneSpec(path=Path(), **facts), progress)
+
+    def scene(self, scene_id: int) -> Scene:
+        return self.store.scene(scene_id)
 
     def remove_scene(self, scene_id: int) -> Scene:
         """Take a scene out of lists and analyses; runs that used it keep resolving."""
@@ -357,6 +378,49 @@ class Workspace:
         if kind == "change":
             return self.store.reviews(number)
         raise InputValueError(f"{ref} is a run: give a detection or a change")
+
+    # --- accounts of the review workspace -------------------------------------------------
+    def add_user(self, name: str, role: UserRole | str, password: str) -> User:
+        """Create an account (``sitewatch users add``); the password is stored as an argon2
+        hash only."""
+        from argon2 import PasswordHasher
+
+        clean = name.strip()
+        if not clean or any(c.isspace() for c in clean) or len(clean) > 200:
+            raise InputValueError(f"user name {name!r} must be 1-200 characters without spaces")
+        if not password:
+            raise InputValueError("the password is empty: give one (--password-stdin or the "
+                                  "prompt)")
+        return self.store.add_user(clean, UserRole.parse(role) if isinstance(role, str)
+                                   else role, PasswordHasher().hash(password))
+
+    def users(self) -> list[User]:
+        return self.store.users()
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The active user ``name`` when ``password`` is theirs, else None (same cost for an
+        unknown name, so that names cannot be told apart by timing)."""
+        from argon2 import PasswordHasher
+        from argon2.exceptions import InvalidHashError, VerificationError
+
+        hasher = PasswordHasher()
+        found = self.store.user_credentials(name)
+        if found is None:
+            with contextlib.suppress(VerificationError, InvalidHashError):
+                hasher.verify(_DUMMY_HASH.get(hasher), password)
+            return None
+        user, stored = found
+        try:
+            hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if hasher.check_needs_rehash(stored):
+            self.store.set_password_hash(user.id, hasher.hash(password))
+        return user
+
+    def chips(self, site: str | int | Site) -> list[Any]:
+        """The site's chips (COGs on its grid), newest first."""
+        return self.store.chips(self._site_id(site))
 
     def export_training(self, out_dir: str | os.PathLike[str], size_px: int = 256) -> Any:
         """Reviewed changes as LEVIR-CD-style training pairs (A/, B/, label/) that

@@ -24,6 +24,8 @@ from sitewatch.model import (
     SiteStatus,
     StacSkip,
     Timeline,
+    User,
+    UserRole,
 )
 
 
@@ -163,3 +165,8 @@ def skip_from_row(r: rows.StacSkip) -> StacSkip:
 def skip_to_row(k: StacSkip) -> rows.StacSkip:
     return rows.StacSkip(site_id=k.site_id, collection=k.collection, item_id=k.item_id,
                          acquired=k.acquired, clear_fraction=k.clear_fraction, reason=k.reason)
+
+
+def user_from_row(r: rows.User) -> User:
+    return User(id=r.id, name=r.name, role=UserRole(r.role), created_at=r.created_at,
+                disabled_at=r.disabled_at)

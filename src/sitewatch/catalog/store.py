@@ -37,6 +37,8 @@ from sitewatch.model import (
     SiteStatus,
     StacSkip,
     Timeline,
+    User,
+    UserRole,
     format_ref,
 )
 
@@ -418,6 +420,50 @@ class Store:
             if change_id is not None:
                 q = q.where(rows.Review.change_id == change_id)
             return [m.review_from_row(r) for r in s.scalars(q)]
+
+    # --- chips of a site (for tiles) --------------------------------------------------------
+    def chips(self, site_id: int) -> list[Chip]:
+        """Every chip of the site's scenes, newest first (a scene may have one per grid)."""
+        with self.session() as s:
+            q = (select(rows.Chip).join(rows.Scene, rows.Scene.id == rows.Chip.scene_id)
+                 .where(rows.Scene.site_id == site_id)
+                 .order_by(rows.Chip.created_at.desc(), rows.Chip.id.desc()))
+            return [m.chip_from_row(r) for r in s.scalars(q)]
+
+    # --- accounts of the review workspace ----------------------------------------------------
+    def add_user(self, name: str, role: UserRole, password_hash: str) -> User:
+        """Insert an account; ConflictError if the name is taken."""
+        conflict = ConflictError(f"user {name!r} already exists: see 'sitewatch users list'")
+        try:
+            with self.session() as s:
+                if s.scalar(select(rows.User.id).where(rows.User.name == name)) is not None:
+                    raise conflict
+                row = rows.User(name=name, role=role.value, password_hash=password_hash,
+                                created_at=utcnow())
+                s.add(row)
+                s.flush()
+                return m.user_from_row(row)
+        except IntegrityError as exc:
+            raise conflict from exc
+
+    def users(self) -> list[User]:
+        with self.session() as s:
+            return [m.user_from_row(r) for r in s.scalars(select(rows.User)
+                                                          .order_by(rows.User.name))]
+
+    def user_credentials(self, name: str) -> tuple[User, str] | None:
+        """(user, password hash) of an active account, or None."""
+        with self.session() as s:
+            row = s.scalar(select(rows.User).where(rows.User.name == name,
+                                                   rows.User.disabled_at.is_(None)))
+            return None if row is None else (m.user_from_row(row), row.password_hash)
+
+    def set_password_hash(self, user_id: int, password_hash: str) -> None:
+        with self.session() as s:
+            row = s.get(rows.User, user_id, with_for_update=True)
+            if row is None:
+                raise NotFoundError(f"no user with id {user_id}")
+            row.password_hash = password_hash
 
     # --- timelines -----------------------------------------------------------------------
     def put_timeline(self, timeline: Timeline) -> Timeline:

@@ -18,10 +18,13 @@ from sitewatch.model.objects import (
     SiteStatus,
     StacSkip,
     Timeline,
+    User,
+    UserRole,
     format_ref,
     parse_ref,
 )
 
 __all__ = ["Change", "ChangeType", "Chip", "Detection", "ObsDate", "Precision", "Provenance",
            "RejectReason", "Review", "ReviewStatus", "Run", "RunStatus", "Scene", "Site",
-           "SiteSource", "SiteStatus", "StacSkip", "Timeline", "format_ref", "parse_ref"]
+           "SiteSource", "SiteStatus", "StacSkip", "Timeline", "User", "UserRole", "format_ref",
+           "parse_ref"]

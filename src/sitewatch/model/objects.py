@@ -377,3 +377,44 @@ class StacSkip:
     acquired: str | None = None
     clear_fraction: float | None = None
     recorded_at: datetime | None = None
+
+
+class UserRole(StrEnum):
+    """What an account of the review workspace may do: viewers read, analysts also review and
+    edit the watchlist, admins also manage accounts."""
+
+    VIEWER = "viewer"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+
+    @classmethod
+    def parse(cls, text: str) -> UserRole:
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            raise InputValueError(f"unknown role {text!r}: choose viewer, analyst or admin"
+                                  ) from None
+
+    @property
+    def can_review(self) -> bool:
+        return self is not UserRole.VIEWER
+
+
+@dataclass(frozen=True)
+class User:
+    """An account of the review workspace (``sitewatch users add``); its password hash never
+    leaves the catalog."""
+
+    id: int
+    name: str
+    role: UserRole
+    created_at: datetime | None = None
+    disabled_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name.strip() or self.name != self.name.strip():
+            raise InputValueError(f"user name {self.name!r} is empty or has surrounding spaces")
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
