@@ -7,7 +7,6 @@ never shared across threads.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import warnings
@@ -27,6 +26,7 @@ from rasterio.windows import Window
 from sitewatch.errors import InputFileError, InputValueError
 from sitewatch.geo.aoi import check_bounds
 from sitewatch.geo.grid import Grid
+from sitewatch.imagery.hashes import sha256_file as sha256_file  # re-exported
 
 #: Largest image accepted, in decoded bytes (a declared size beyond this is an image bomb).
 MAX_DECODED_BYTES = 4 * 1024**3
@@ -98,14 +98,6 @@ class ImageInfo:
         tf = from_bounds(*bounds, width=self.width, height=self.height)
         return ImageInfo(self.path, self.driver, self.width, self.height, self.count, self.dtype,
                          crs_obj.to_string(), tf, self.nodata, self.band_names)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 _WAVE = re.compile(r"(\d+(?:\.\d+)?)\s*(micrometers|micrometres|microns|um|µm|nm)", re.I)
