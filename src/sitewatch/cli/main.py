@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from sitewatch.cli import db, history, model, scenes, series, sites, stac
+from sitewatch.cli import db, history, model, scenes, series, sites, stac, web
 from sitewatch.cli.common import err, open_ws, out, print_json
 from sitewatch.errors import SitewatchError
 from sitewatch.version import __version__
@@ -31,6 +31,8 @@ app.command("show")(history.show)
 app.command("changes")(history.changes)
 app.command()(series.timeline)
 app.command()(series.rank)
+app.command("serve")(web.serve)
+app.add_typer(web.users_app, name="users")
 _VERBOSE = {"on": False}
 
 

@@ -1,0 +1,209 @@
+// The site page: facts, the before/after compare over any two dates with the detections of
+// a run, the detections table, the timeline (clickable dates), scenes with provenance, runs.
+import { api, clear, el, fmtArea, fmtScore, showError, start, statusBadge } from './common.js';
+import { Compare } from './compare.js';
+import { PolygonDraw } from './draw.js';
+
+const siteId = Number(location.pathname.split('/').filter(Boolean)[1]);
+const $ = (id) => document.getElementById(id);
+let data = null;
+let run = null;
+let focus = null;
+
+await start();
+const compare = new Compare({ container: $('compare'), before: 'map-before', after: 'map-after',
+  range: $('swipe'), line: $('swipe-line'), onPick: pick });
+const overview = api(`/api/sites/${siteId}/overview`);
+await compare.ready;
+data = await overview;
+run = data.run;
+renderHead();
+renderScenes();
+renderRuns();
+renderSources();
+fillSceneSelects();
+compare.setAoi(data.site.aoi);
+compare.fit(data.site.bbox_wgs84);
+showPair();
+renderDetections();
+loadTimeline();
+document.body.dataset.ready = '1';
+
+function sceneById(id) { return data.scenes.find((s) => s.id === id); }
+function sceneLabel(s) { return `${s.acquired} · ${s.provenance.provider} (#${s.id})`; }
+
+function renderHead() {
+  const s = data.site;
+  document.title = `${s.name} · sitewatch`;
+  $('site-name').textContent = s.name;
+  const c = s.changes;
+  clear($('site-facts')).append(
+    [s.kind, s.country].filter(Boolean).join(' · '),
+    s.aliases.length ? ` · also ${s.aliases.join(', ')}` : '',
+    ` · ${data.scenes.length} scenes · ${data.runs.length} runs · changes: `,
+    el('span', { class: 'badge unreviewed', text: `${c.unreviewed} open` }), ' ',
+    el('span', { class: 'badge confirmed', text: `${c.confirmed} confirmed` }), ' ',
+    el('span', { class: 'badge rejected', text: `${c.rejected} rejected` }), ' ',
+    el('a', { href: `/review?site=${s.id}`, text: 'review them' }),
+    s.notes ? el('div', { class: 'notes', text: s.notes }) : null,
+  );
+}
+
+function renderScenes() {
+  const tb = clear($('scene-table').tBodies[0]);
+  for (const s of data.scenes) {
+    const p = s.provenance;
+    tb.append(el('tr', {},
+      el('td', { text: `#${s.id}` }), el('td', { text: s.acquired }),
+      el('td', { text: p.provider }), el('td', { text: p.credit }),
+      el('td', { text: p.licence || '—' }),
+      el('td', { class: 'mono', title: `${p.source}\nsha256 ${p.sha256}`, text: `${s.file} · ${p.sha256.slice(0, 12)}…` }),
+      el('td', { text: s.gsd_m.toFixed(2) })));
+  }
+}
+
+function renderRuns() {
+  const tb = clear($('run-table').tBodies[0]);
+  const sel = clear($('run-select'));
+  if (!data.runs.length) sel.append(el('option', { value: '', text: 'no runs yet' }));
+  for (const r of data.runs) {
+    const b = sceneById(r.before_scene_id); const a = sceneById(r.after_scene_id);
+    tb.append(el('tr', { class: run && r.id === run.id ? 'current' : '' },
+      el('td', { text: r.ref }), el('td', { text: r.method }),
+      el('td', { text: `${b ? b.acquired : '#' + r.before_scene_id} → ${a ? a.acquired : '#' + r.after_scene_id}` }),
+      el('td', { text: String(r.detection_count) }),
+      el('td', { text: (r.finished_at || '').replace('T', ' ').slice(0, 16) }),
+      el('td', {}, el('button', { type: 'button', class: 'link', text: 'show', onclick: () => chooseRun(r.ref) }))));
+    sel.append(el('option', { value: r.ref, text: `${r.ref} ${r.method}`, selected: run && r.id === run.id }));
+  }
+}
+
+function renderSources() {
+  const ul = clear($('source-list'));
+  if (!data.site.sources.length) ul.append(el('li', { class: 'hint', text: 'no texts cite this site' }));
+  for (const src of data.site.sources) {
+    ul.append(el('li', {}, el('b', { text: src.title || src.file }),
+      src.published ? ` (${src.published})` : '',
+      ...src.quotes.slice(0, 3).map((q) => el('blockquote', { text: q.quote || '' }))));
+  }
+}
+
+function fillSceneSelects() {
+  for (const id of ['before-scene', 'after-scene']) {
+    const sel = clear($(id));
+    for (const s of data.scenes) sel.append(el('option', { value: String(s.id), text: sceneLabel(s) }));
+  }
+  const [first, last] = [data.scenes[0], data.scenes[data.scenes.length - 1]];
+  $('before-scene').value = String(run ? run.before_scene_id : first?.id ?? '');
+  $('after-scene').value = String(run ? run.after_scene_id : last?.id ?? '');
+}
+
+function showPair() {
+  const b = sceneById(Number($('before-scene').value));
+  const a = sceneById(Number($('after-scene').value));
+  compare.setScene('before', b, data.site.bbox_wgs84);
+  compare.setScene('after', a, data.site.bbox_wgs84);
+  $('before-tag').textContent = b ? `before ${b.acquired}` : 'no scene';
+  $('after-tag').textContent = a ? `after ${a.acquired}` : 'no scene';
+  const note = [];
+  if (run && (run.before_scene_id !== b?.id || run.after_scene_id !== a?.id)) {
+    note.push(`detections are those of ${run.ref} (${sceneById(run.before_scene_id)?.acquired} → ${sceneById(run.after_scene_id)?.acquired})`);
+  }
+  if (!data.runs.length) note.push('no analysis yet: scenes appear once the site is analysed (sitewatch analyze)');
+  $('compare-note').textContent = note.join(' · ');
+}
+
+function renderDetections() {
+  const dets = run ? run.detections : [];
+  compare.setDetections($('show-dets').checked ? dets : [], focus);
+  $('det-count').textContent = run ? `${dets.length} in ${run.ref}` : '';
+  const tb = clear($('det-table').tBodies[0]);
+  for (const d of dets) {
+    tb.append(el('tr', { class: d.ref === focus ? 'current' : '', dataset: { ref: d.ref }, onclick: () => pick(d.ref) },
+      el('td', { class: 'mono', text: d.ref }),
+      el('td', {}, d.change_ref ? el('a', { href: `/review?change=${d.change_ref}`, text: d.change_ref }) : '—'),
+      el('td', { text: d.change_type }),
+      el('td', { class: 'num', text: fmtArea(d.area_m2) }),
+      el('td', { class: 'num', text: fmtArea(d.area_uncertainty_m2) }),
+      el('td', { class: 'num', text: fmtScore(d.score) }),
+      el('td', {}, statusBadge(d.review_status))));
+  }
+}
+
+function pick(ref) {
+  focus = focus === ref ? null : ref;
+  renderDetections();
+  const row = document.querySelector(`#det-table tr[data-ref="${CSS.escape(ref)}"]`);
+  row?.scrollIntoView({ block: 'nearest' });
+}
+
+async function chooseRun(ref) {
+  run = await api(`/api/runs/${encodeURIComponent(ref)}`);
+  $('before-scene').value = String(run.before_scene_id);
+  $('after-scene').value = String(run.after_scene_id);
+  $('run-select').value = run.ref;
+  focus = null;
+  renderRuns(); showPair(); renderDetections();
+}
+
+async function loadTimeline() {
+  const img = $('timeline-img');
+  img.addEventListener('error', () => {
+    img.hidden = true;
+    $('timeline-note').textContent = 'no timeline for these scenes (it needs dated scenes with the bands of an index)';
+  });
+  img.addEventListener('load', () => { $('timeline-note').textContent = 'click a date below to show it as "after" (shift-click: "before")'; });
+  img.src = `/api/sites/${siteId}/timeline.png`;
+  try {
+    const tl = await api(`/api/sites/${siteId}/timeline`);
+    const box = clear($('timeline-dates'));
+    const breaks = new Set(tl.breaks.map((b) => b.date));
+    for (const o of tl.observations) {
+      box.append(el('button', { type: 'button', class: `chip${breaks.has(o.date) ? ' brk' : ''}`, text: o.date,
+        onclick: (ev) => {
+          const id = String(o.scene_id);
+          if (!sceneById(o.scene_id)) return;
+          $(ev.shiftKey ? 'before-scene' : 'after-scene').value = id;
+          showPair();
+        } }));
+    }
+    for (const b of tl.breaks) box.append(el('span', { class: 'chip brk-label', text: `break ${b.date} ${b.kind}` }));
+  } catch { /* the image says why */ }
+}
+
+$('before-scene').addEventListener('change', showPair);
+$('after-scene').addEventListener('change', showPair);
+$('run-select').addEventListener('change', (ev) => { if (ev.target.value) chooseRun(ev.target.value); });
+$('show-dets').addEventListener('change', renderDetections);
+for (const [id, mode] of [['mode-swipe', 'swipe'], ['mode-side', 'side']]) {
+  $(id).addEventListener('click', () => {
+    compare.setMode(mode);
+    $('mode-swipe').classList.toggle('on', mode === 'swipe');
+    $('mode-side').classList.toggle('on', mode === 'side');
+  });
+}
+
+// AOI editing: drag the corners on the "after" map (the swipe moves out of the way)
+const draw = new PolygonDraw(compare.after, 'aoi-draw');
+draw.active = false;
+$('aoi-edit').addEventListener('click', () => {
+  $('aoi-error').textContent = '';
+  compare.setMode('swipe'); $('swipe').value = '0'; compare.setSwipe(0);
+  const geom = data.site.aoi;
+  const ring = geom.type === 'Polygon' ? geom.coordinates[0] : geom.coordinates[0][0];
+  draw.start(ring);
+  draw.active = false; // corners move by dragging; no new corners by clicking
+  $('aoi-edit').hidden = true; $('aoi-save').hidden = false; $('aoi-cancel').hidden = false;
+});
+$('aoi-cancel').addEventListener('click', () => {
+  draw.stop(); $('aoi-edit').hidden = false; $('aoi-save').hidden = true; $('aoi-cancel').hidden = true;
+});
+$('aoi-save').addEventListener('click', async () => {
+  try {
+    const site = await api(`/api/sites/${siteId}`, { method: 'PATCH', body: { aoi: draw.polygon() } });
+    data.site = { ...data.site, aoi: site.aoi, bbox_wgs84: site.bbox_wgs84 };
+    compare.setAoi(site.aoi);
+    draw.stop(); $('aoi-edit').hidden = false; $('aoi-save').hidden = true; $('aoi-cancel').hidden = true;
+    $('aoi-error').textContent = 'AOI saved';
+  } catch (err) { showError($('aoi-error'), err); }
+});
