@@ -5,6 +5,9 @@ pixels that broke near each break date) and the detections of its latest pair an
 whose AFTER scene falls on or after the date. The larger area counts, so one change is
 never counted twice; the strength is the largest break magnitude (noise units) or, for
 pair detections only, their mean score.
+
+Only stored results are read: a site's timeline counts as last computed by
+``sitewatch timeline`` (a site without one says so), so ranking costs queries, not pixels.
 """
 
 from __future__ import annotations
@@ -16,9 +19,7 @@ from typing import Any
 
 from sitewatch.catalog import Store
 from sitewatch.config import Layout
-from sitewatch.errors import SitewatchError
 from sitewatch.model import Site
-from sitewatch.pipeline.timeline import compute_timeline
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,10 @@ def _site_change(store: Store, ws: Layout, site: Site, since: date | None) -> Si
     sources, kinds, dates = [], set(), []
     tl_area = strength = 0.0
     note = ""
-    try:
-        tl = compute_timeline(store, ws, site.name)
+    tl = store.timeline(site.id)
+    if tl is None:
+        note = "no timeline yet: run 'sitewatch timeline SITE'"
+    else:
         for b in tl.breaks:
             if since is None or date.fromisoformat(b["date"]) >= since:
                 tl_area += b.get("area_m2") or 0.0
@@ -54,8 +57,6 @@ def _site_change(store: Store, ws: Layout, site: Site, since: date | None) -> Si
                 dates.append(b["date"])
         if dates:
             sources.append("timeline")
-    except SitewatchError as exc:
-        note = f"timeline failed: {exc}"
     pair_area = 0.0
     runs = store.runs(site.id)
     if runs:
