@@ -469,3 +469,88 @@ class Workspace:
 
         return rank_sites(self.store, self.layout, since, **options)
 
+
+    # --- watching: passes, rules, sources, sinks -------------------------------------------
+    def watch_run(self, sites: Sequence[str | int] = (), workers: int = 1,
+                  dask: str | None = None, method: str = "auto",
+                  progress: Callable[[Any], None] | None = None) -> Any:
+        """One watch pass over the named sites (default: every active site): fetch new STAC
+        scenes, analyse each against its baselines, queue and deliver alerts. ``dask``: a
+        scheduler address, or "local" for a LocalCluster. Returns a ``PassResult``."""
+        from sitewatch.monitor.passes import run_pass
+
+        return run_pass(self.store, self.layout, list(sites), workers, dask, method, progress)
+
+    def watch_status(self) -> dict[str, Any]:
+        """Each active site's watch state, rule and sources; the sinks, the outbox counts and
+        the latest passes."""
+        from sitewatch.model import AlertStatus
+
+        sites = [{"site": s, "state": self.store.watch_state(s.id),
+                  "rule": self.store.rule_for(s.id),
+                  "sources": self.store.watch_sources(s.id)} for s in self.sites()]
+        alerts = self.store.alerts()
+        per_sink = {k.name: {"pending": sum(1 for a in alerts if a.sink_id == k.id
+                                            and a.status is AlertStatus.PENDING),
+                             "delivered": sum(1 for a in alerts if a.sink_id == k.id
+                                              and a.status is AlertStatus.DELIVERED),
+                             "failing": [a.last_error for a in alerts if a.sink_id == k.id
+                                         and a.last_error][-1:]}
+                    for k in self.store.sinks()}
+        return {"sites": sites, "sinks": self.store.sinks(), "outbox": per_sink,
+                "passes": self.store.passes(5)}
+
+    def watch_alerts(self) -> list[Any]:
+        """Every alert of the outbox, oldest first."""
+        return self.store.alerts()
+
+    def _scope(self, site: str | int | Site | None) -> int | None:
+        return None if site is None else self._site_id(site)
+
+    def set_watch_rule(self, site: str | int | Site | None = None, *,
+                       change_types: Sequence[str] = (), min_area_m2: float = 0.0,
+                       min_score: float = 0.0, ignore_flags: Sequence[str] | None = None,
+                       when: str = "immediate") -> Any:
+        """Set the alert rule of a site (None: the global rule); invalid rules are refused
+        here (InputValueError), never at pass time."""
+        from sitewatch.model import AlertRule, AlertWhen
+
+        kw: dict[str, Any] = {} if ignore_flags is None else {"ignore_flags": tuple(
+            ignore_flags)}
+        if when not in {w.value for w in AlertWhen}:
+            raise InputValueError(f"--when {when!r}: choose immediate or confirmed")
+        rule = AlertRule(site_id=self._scope(site), change_types=tuple(change_types),
+                         min_area_m2=min_area_m2, min_score=min_score, when=AlertWhen(when),
+                         **kw)
+        return self.store.set_rule(rule)
+
+    def set_watch_sources(self, site: str | int | Site | None, sources: Sequence[Any]
+                          ) -> list[Any]:
+        """Replace the STAC sources of a site (None: the global ones) with ``sources``
+        (``WatchSource`` objects or dicts of their fields)."""
+        from sitewatch.imagery.stac import get_provider
+        from sitewatch.model import WatchSource
+
+        made = [s if isinstance(s, WatchSource) else WatchSource(**s) for s in sources]
+        for s in made:
+            get_provider(s.provider, s.url)  # an unknown provider is refused now
+        return self.store.set_watch_sources(self._scope(site), made)
+
+    def add_sink(self, name: str, kind: str, target: str, *,
+                 site: str | int | Site | None = None, digest: bool = False,
+                 options: dict[str, Any] | None = None) -> Any:
+        """Add a sink: webhook (URL), email (address; options host, port, sender), atom or
+        geojson (a feed file)."""
+        from sitewatch.model import Sink, SinkKind
+
+        if kind in ("atom", "geojson"):
+            target = str(Path(target).expanduser().resolve())
+        if kind not in {k.value for k in SinkKind}:
+            raise InputValueError(f"unknown sink kind {kind!r}: webhook, email, atom or "
+                                  "geojson")
+        return self.store.add_sink(Sink(name=name, kind=SinkKind(kind), target=target,
+                                        site_id=self._scope(site), digest=digest,
+                                        options=dict(options or {})))
+
+    def remove_sink(self, name: str) -> Any:
+        return self.store.remove_sink(name)

@@ -8,6 +8,10 @@ from typing import Any
 
 from sitewatch.catalog import rows
 from sitewatch.model import (
+    Alert,
+    AlertRule,
+    AlertStatus,
+    AlertWhen,
     Change,
     Chip,
     Detection,
@@ -19,6 +23,8 @@ from sitewatch.model import (
     Run,
     RunStatus,
     Scene,
+    Sink,
+    SinkKind,
     Site,
     SiteSource,
     SiteStatus,
@@ -26,6 +32,9 @@ from sitewatch.model import (
     Timeline,
     User,
     UserRole,
+    WatchPass,
+    WatchSource,
+    WatchState,
 )
 
 
@@ -170,3 +179,50 @@ def skip_to_row(k: StacSkip) -> rows.StacSkip:
 def user_from_row(r: rows.User) -> User:
     return User(id=r.id, name=r.name, role=UserRole(r.role), created_at=r.created_at,
                 disabled_at=r.disabled_at)
+
+
+# --- the watch loop --------------------------------------------------------------------------
+def watch_rule_from_row(r: rows.WatchRule) -> AlertRule:
+    return AlertRule(site_id=r.site_id, change_types=tuple(r.change_types or ()),
+                     min_area_m2=r.min_area_m2, min_score=r.min_score,
+                     ignore_flags=tuple(r.ignore_flags or ()), when=AlertWhen(r.alert_when))
+
+
+def watch_source_from_row(r: rows.WatchSource) -> WatchSource:
+    return WatchSource(provider=r.provider, collection=r.collection, url=r.url,
+                       max_cloud=r.max_cloud, min_clear=r.min_clear, site_id=r.site_id, id=r.id)
+
+
+def sink_from_row(r: rows.WatchSink) -> Sink:
+    return Sink(name=r.name, kind=SinkKind(r.kind), target=r.target, site_id=r.site_id,
+                digest=bool(r.digest), options=dict(r.options or {}), id=r.id,
+                created_at=r.created_at)
+
+
+def alert_from_row(r: rows.WatchOutbox) -> Alert:
+    return Alert(id=r.id, change_id=r.change_id, sink_id=r.sink_id, site_id=r.site_id,
+                 run_id=r.run_id, key=r.key, payload=dict(r.payload),
+                 status=AlertStatus(r.status), attempts=r.attempts, last_error=r.last_error,
+                 batch=r.batch, created_at=r.created_at, delivered_at=r.delivered_at)
+
+
+def watch_state_from_row(r: rows.WatchState) -> WatchState:
+    return WatchState(site_id=r.site_id, last_seen=r.last_seen, last_pass_at=r.last_pass_at,
+                      next_pass_at=r.next_pass_at, last_error=r.last_error,
+                      last_error_at=r.last_error_at)
+
+
+def watch_pass_from_row(r: rows.WatchPass) -> WatchPass:
+    return WatchPass(id=r.id, started_at=r.started_at, status=r.status, executor=r.executor,
+                     finished_at=r.finished_at, sites=r.sites, new_scenes=r.new_scenes,
+                     runs=r.runs, alerts=r.alerts, delivered=r.delivered,
+                     failures=tuple(r.failures or ()))
+
+
+def run_to_row(run: Run) -> rows.Run:
+    return rows.Run(run_key=run.run_key, site_id=run.site_id, method=run.method,
+                    parameters=run.parameters, versions=run.versions,
+                    before_scene_id=run.before_scene_id, after_scene_id=run.after_scene_id,
+                    status=run.status.value, timings_s=run.timings_s, summary=run.summary,
+                    started_at=run.started_at, finished_at=run.finished_at,
+                    detections=[detection_to_row(d) for d in run.detections])

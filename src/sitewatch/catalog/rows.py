@@ -15,6 +15,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -293,3 +294,108 @@ class SiteSource(Base):
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     site: Mapped[Site] = relationship(back_populates="sources")
+
+
+# --- the watch loop (migration 0008) -------------------------------------------------------
+class WatchState(Base):
+    """Where watching of one site stands (one row per site, made by its first pass)."""
+
+    __tablename__ = "watch_state"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    #: the newest STAC item datetime handled (analysed and its alerts queued)
+    last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_pass_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_pass_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WatchRule(Base):
+    """Which changes alert, for one site or (site_id NULL) for every site without one."""
+
+    __tablename__ = "watch_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"),
+                                                index=True)
+    change_types: Mapped[list[str]] = mapped_column(JSON)
+    min_area_m2: Mapped[float] = mapped_column(Float)
+    min_score: Mapped[float] = mapped_column(Float)
+    ignore_flags: Mapped[list[str]] = mapped_column(JSON)
+    alert_when: Mapped[str] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WatchSource(Base):
+    """A STAC source searched for a site's new scenes (site_id NULL: for every site)."""
+
+    __tablename__ = "watch_sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"),
+                                                index=True)
+    provider: Mapped[str] = mapped_column(String(100))
+    collection: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(Text)
+    max_cloud: Mapped[float | None] = mapped_column(Float)
+    min_clear: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WatchSink(Base):
+    """Where alerts go: a webhook, an e-mail address, an Atom or a GeoJSON feed file."""
+
+    __tablename__ = "watch_sinks"
+    __table_args__ = (UniqueConstraint("name", name="uq_watch_sinks_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(Text)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    digest: Mapped[bool] = mapped_column(Boolean)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WatchOutbox(Base):
+    """An alert to deliver: committed with the run that found the change, delivered after
+    the commit, marked delivered after; one per tracked change and sink, ever."""
+
+    __tablename__ = "watch_outbox"
+    __table_args__ = (UniqueConstraint("change_id", "sink_id", name="uq_watch_outbox"),
+                      Index("ix_watch_outbox_status", "status", "sink_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id"))
+    sink_id: Mapped[int] = mapped_column(ForeignKey("watch_sinks.id", ondelete="CASCADE"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    batch: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WatchPass(Base):
+    """The record of one pass (``sitewatch watch status`` shows the latest)."""
+
+    __tablename__ = "watch_passes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20))
+    executor: Mapped[str] = mapped_column(String(200))
+    sites: Mapped[int] = mapped_column(Integer)
+    new_scenes: Mapped[int] = mapped_column(Integer)
+    runs: Mapped[int] = mapped_column(Integer)
+    alerts: Mapped[int] = mapped_column(Integer)
+    delivered: Mapped[int] = mapped_column(Integer)
+    failures: Mapped[list[str]] = mapped_column(JSON)

@@ -21,6 +21,7 @@ from sitewatch.catalog import mappers as m
 from sitewatch.catalog import rows
 from sitewatch.catalog.schema import check_schema, make_engine
 from sitewatch.catalog.tracking import match
+from sitewatch.catalog.watch import WatchCatalog
 from sitewatch.errors import ConflictError, InputValueError, NotFoundError
 from sitewatch.model import (
     Change,
@@ -49,7 +50,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Store:
+class Store(WatchCatalog):
     """Catalog of sites, scenes, chips, runs, tracked changes and reviews behind one URL.
 
     Opening checks the schema (a new SQLite workspace is created at the latest revision;

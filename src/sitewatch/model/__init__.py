@@ -23,8 +23,22 @@ from sitewatch.model.objects import (
     format_ref,
     parse_ref,
 )
+from sitewatch.model.watch import (
+    Alert,
+    AlertFlag,
+    AlertRule,
+    AlertStatus,
+    AlertWhen,
+    Sink,
+    SinkKind,
+    WatchPass,
+    WatchSource,
+    WatchState,
+)
 
 __all__ = ["Change", "ChangeType", "Chip", "Detection", "ObsDate", "Precision", "Provenance",
            "RejectReason", "Review", "ReviewStatus", "Run", "RunStatus", "Scene", "Site",
            "SiteSource", "SiteStatus", "StacSkip", "Timeline", "User", "UserRole", "format_ref",
-           "parse_ref"]
+           "parse_ref",
+           "Alert", "AlertFlag", "AlertRule", "AlertStatus", "AlertWhen", "Sink", "SinkKind",
+           "WatchPass", "WatchSource", "WatchState"]

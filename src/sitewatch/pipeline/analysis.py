@@ -106,6 +106,20 @@ def analyze_site(store: Store, ws: Layout, site_ref: str | int, before: str | No
     software versions give the stored run back without computing anything."""
     site: Site = store.site(site_ref)
     b_scene, a_scene = pick_scenes(store.scenes(site.id), before, after)
+    run, stored = compute_run(store, ws, site, b_scene, a_scene, method, params)
+    if stored:
+        return Analysis(run, False)
+    saved, created = store.save_run(run, a_scene.acquired_text)
+    log.info("run %s: %d detections, %.0f m2 changed", saved.ref, len(run.detections),
+             run.summary["changed_area_m2"])
+    return Analysis(saved, created)
+
+
+def compute_run(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: Scene,
+                method: str = DEFAULT_METHOD, params: dict[str, Any] | None = None
+                ) -> tuple[Run, bool]:
+    """(run, stored): the stored run of these inputs, or a new run computed but not yet
+    stored (id 0; chips and the mask are written to the workspace)."""
     method = resolve_method(method, min(b_scene.gsd_m, a_scene.gsd_m))
     run_method = get_method(method)
     versions = software_versions()
@@ -115,7 +129,7 @@ def analyze_site(store: Store, ws: Layout, site_ref: str | int, before: str | No
     known = store.run_by_key(run_key)
     if known is not None:
         log.info("run %s has the same inputs, parameters and versions: nothing to do", known.ref)
-        return Analysis(known, False)
+        return known, True
     t0 = time.perf_counter()
     started = utcnow()
     grid, (b_chip, a_chip) = site_chips(store, ws, site, [b_scene, a_scene])
@@ -149,7 +163,4 @@ def analyze_site(store: Store, ws: Layout, site_ref: str | int, before: str | No
               timings_s={"chips": round(t_chips, 3), "detect": round(t_detect, 3),
                          "total": round(time.perf_counter() - t0, 3)},
               summary=summary, detections=tuple(to_detection(o) for o in objects))
-    saved, created = store.save_run(run, a_scene.acquired_text)
-    log.info("run %s: %d detections, %.0f m2 changed", saved.ref, len(objects),
-             summary["changed_area_m2"])
-    return Analysis(saved, created)
+    return run, False
