@@ -43,6 +43,7 @@ bench: $(STAMP)
 # retrain the shipped weights (CPU, about 20 minutes)
 model: $(STAMP)
 	$(BIN)/python scripts/train_model.py src/sitewatch/learn/weights/changenet-v2.pt 2500
+	$(BIN)/sitewatch model export --out src/sitewatch/learn/weights/changenet-v2.onnx
 
 # held-out accuracy of that recipe: two-fold cross-validation on LEVIR-CD (about 35 minutes)
 model-cv: $(STAMP)
