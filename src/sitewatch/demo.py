@@ -130,7 +130,7 @@ def run_demo(ws: Workspace, samples: Path) -> Iterator[str]:
                f"{run.summary['changed_area_m2']:,.0f} m² -> report {out}")
     yield from _demo_article(ws, samples)
     yield from _demo_timeline(ws, samples)
-    yield f"open the reports in a browser; workspace: {ws.home}"
+    yield f"open the reports in a browser, or review: SITEWATCH_HOME={ws.home} sitewatch serve"
 
 
 def _demo_article(ws: Workspace, samples: Path) -> Iterator[str]:

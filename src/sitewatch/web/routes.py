@@ -135,7 +135,13 @@ def sites(user: Viewer, ws: WS, q: str | None = None,
                  or any(key in a.casefold() for a in s.aliases)]
     counts = _counts(ws.changes())
     empty = {s.value: 0 for s in ReviewStatus}
-    return [js.site(s, counts.get(s.id, empty)) for s in found]
+    out = []
+    for s in found:
+        item = js.site(s, counts.get(s.id, empty))
+        chips = ws.chips(s)  # newest first: the imagery shown under the AOI on the map
+        item["preview_scene_id"] = chips[0].scene_id if chips else None
+        out.append(item)
+    return out
 
 
 class SiteIn(BaseModel):

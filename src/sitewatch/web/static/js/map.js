@@ -27,7 +27,7 @@ await new Promise((resolve) => (map.loaded() ? resolve() : map.once('load', reso
 map.addSource('sites', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
 map.addLayer({ id: 'sites-fill', type: 'fill', source: 'sites', paint: {
   'fill-color': ['case', ['>', ['get', 'open'], 0], '#d62828', '#2a9d8f'],
-  'fill-opacity': ['case', ['boolean', ['feature-state', 'hover'], false], 0.55, 0.3] } });
+  'fill-opacity': 0.18 } });
 map.addLayer({ id: 'sites-line', type: 'line', source: 'sites', paint: {
   'line-color': ['case', ['>', ['get', 'open'], 0], '#9d0208', '#1b6f65'], 'line-width': 2 } });
 map.on('click', 'sites-fill', (ev) => {
@@ -44,9 +44,23 @@ function matches(site, key) {
     || site.aliases.some((a) => a.toLocaleLowerCase().includes(k));
 }
 
+const tags = [];
 function render() {
   const key = search.value.trim();
   const shown = sites.filter((s) => matches(s, key));
+  for (const t of tags.splice(0)) t.remove();
+  for (const s of shown) {
+    const node = el('div', { class: `site-tag${s.changes.unreviewed ? ' open' : ''}`, text: s.name,
+      title: `${s.name}: ${s.changes.unreviewed} open change(s)` });
+    node.addEventListener('click', () => { if (!draw.active) location.assign(`/sites/${s.id}`); });
+    tags.push(new maplibregl.Marker({ element: node, anchor: 'bottom' })
+      .setLngLat([(s.bbox_wgs84[0] + s.bbox_wgs84[2]) / 2, s.bbox_wgs84[3]]).addTo(map));
+    if (s.preview_scene_id && !map.getSource(`pv-${s.id}`)) {
+      map.addSource(`pv-${s.id}`, { type: 'raster', tileSize: 256, minzoom: 12, maxzoom: 22, bounds: s.bbox_wgs84,
+        tiles: [`${location.origin}/api/scenes/${s.preview_scene_id}/tiles/{z}/{x}/{y}.png`] });
+      map.addLayer({ id: `pv-${s.id}`, type: 'raster', source: `pv-${s.id}`, minzoom: 12 }, 'sites-fill');
+    }
+  }
   map.getSource('sites').setData({
     type: 'FeatureCollection',
     features: shown.map((s) => ({ type: 'Feature', id: s.id, geometry: s.aoi,

@@ -23,7 +23,7 @@ renderRuns();
 renderSources();
 fillSceneSelects();
 compare.setAoi(data.site.aoi);
-compare.fit(data.site.bbox_wgs84);
+compare.fit(data.site.bbox_wgs84, 21);
 showPair();
 renderDetections();
 loadTimeline();
@@ -37,16 +37,16 @@ function renderHead() {
   document.title = `${s.name} · sitewatch`;
   $('site-name').textContent = s.name;
   const c = s.changes;
+  const facts = [s.kind, s.country, s.aliases.length ? `also ${s.aliases.join(', ')}` : '',
+    `${data.scenes.length} scenes`, `${data.runs.length} runs`].filter(Boolean).join(' · ');
   clear($('site-facts')).append(
-    [s.kind, s.country].filter(Boolean).join(' · '),
-    s.aliases.length ? ` · also ${s.aliases.join(', ')}` : '',
-    ` · ${data.scenes.length} scenes · ${data.runs.length} runs · changes: `,
+    `${facts} · changes: `,
     el('span', { class: 'badge unreviewed', text: `${c.unreviewed} open` }), ' ',
     el('span', { class: 'badge confirmed', text: `${c.confirmed} confirmed` }), ' ',
     el('span', { class: 'badge rejected', text: `${c.rejected} rejected` }), ' ',
     el('a', { href: `/review?site=${s.id}`, text: 'review them' }),
-    s.notes ? el('div', { class: 'notes', text: s.notes }) : null,
   );
+  if (s.notes) $('site-facts').append(el('div', { class: 'notes', text: s.notes }));
 }
 
 function renderScenes() {
@@ -148,14 +148,18 @@ async function chooseRun(ref) {
 
 async function loadTimeline() {
   const img = $('timeline-img');
-  img.addEventListener('error', () => {
-    img.hidden = true;
-    $('timeline-note').textContent = 'no timeline for these scenes (it needs dated scenes with the bands of an index)';
-  });
-  img.addEventListener('load', () => { $('timeline-note').textContent = 'click a date below to show it as "after" (shift-click: "before")'; });
-  img.src = `/api/sites/${siteId}/timeline.png`;
+  const none = (why) => { img.hidden = true; $('timeline-note').textContent = `no timeline: ${why}`; };
+  img.hidden = true;
+  img.addEventListener('error', () => none('the figure could not be made for these scenes'));
+  img.addEventListener('load', () => { img.hidden = false; $('timeline-note').textContent = 'click a date below to show it as "after" (shift-click: "before")'; });
   try {
     const tl = await api(`/api/sites/${siteId}/timeline`);
+    // what the figure can plot: scenes dated to the day, clear enough (as the figure decides)
+    const minClear = tl.parameters.min_clear ?? 0.5;
+    const dated = tl.observations.filter((o) => o.date.length >= 10 && !o.date.includes('/'));
+    const usable = dated.filter((o) => (o.clear_fraction ?? 0) >= minClear);
+    if (usable.length >= 2) img.src = `/api/sites/${siteId}/timeline.png`;
+    else none(`${usable.length} of ${tl.observations.length} scenes are dated to the day and clear enough to plot (these are dated ${tl.observations.map((o) => o.date).join(', ')})`);
     const box = clear($('timeline-dates'));
     const breaks = new Set(tl.breaks.map((b) => b.date));
     for (const o of tl.observations) {
@@ -168,7 +172,7 @@ async function loadTimeline() {
         } }));
     }
     for (const b of tl.breaks) box.append(el('span', { class: 'chip brk-label', text: `break ${b.date} ${b.kind}` }));
-  } catch { /* the image says why */ }
+  } catch (err) { none(err.message); }
 }
 
 $('before-scene').addEventListener('change', showPair);
