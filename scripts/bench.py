@@ -6,6 +6,9 @@ Cases:
   ``timeline`` with per-pixel breaks;
 - eopatch-68: import of the 68-date Sentinel-2 EOPatch (101 x 100 px), then ``timeline``;
 - model-1024: the change model's throughput on a 1024 x 1024 RGB pair;
+- watch: a watch pass over N sites of 5 x 5 km with one new scene each (scripts/bench_watch.py),
+  sites/hour with 1 and 2 local workers and a Dask LocalCluster, bytes read per site, each
+  against a floor measured in the same run;
 - stac-5km: ``stac fetch`` of one Sentinel-2 item for a 5 x 5 km site from ``rustac serve``
   on loopback, its assets 41 x 41 km COGs (1024 px tiles, as on Earth Search) served with
   HTTP ranges: bytes read against the bytes of the chip, and the time to load the scene.
@@ -24,7 +27,7 @@ from pathlib import Path
 
 from sitewatch.config import samples_dir
 
-CASES = ("landsat-447", "eopatch-68", "stac-5km", "model-1024")
+CASES = ("landsat-447", "eopatch-68", "stac-5km", "model-1024", "watch")
 
 
 def stac_case(tmp: Path) -> dict[str, object]:
@@ -120,6 +123,10 @@ def run_case(case: str) -> dict[str, object]:
         return stac_case(tmp)
     if case == "model-1024":
         return model_case(tmp)
+    if case == "watch":
+        from bench_watch import watch_case  # scripts/bench_watch.py
+
+        return watch_case(tmp)
     samples = samples_dir()
     if case == "landsat-447":
         with tarfile.open(samples / "timeseries/yatsm-landsat-p035r032/"
@@ -174,6 +181,9 @@ def main() -> int:
     print("change model on a 1024 x 1024 RGB pair (2 threads), tiled 512 px with overlap")
     print(f"  PyTorch {r['torch_s']:.2f} s = {r['torch_mpx_s']:.2f} Mpx/s; ONNX Runtime "
           f"{r['onnx_s']:.2f} s = {r['onnx_mpx_s']:.2f} Mpx/s; peak {r['peak_rss_mib']} MiB")
+    from bench_watch import report
+
+    print("\n".join(report(next(x for x in results if x["case"] == "watch"))))
     return 0
 
 
