@@ -45,7 +45,8 @@ BANDS = ["blue", "green", "red", "nir"]
 
 
 def build_scenes(out: Path) -> tuple[Path, Path, str, Affine]:
-    from support.localstac import BANDS as S2, read_chips
+    from support.localstac import BANDS as S2
+    from support.localstac import read_chips
 
     from sitewatch.config import samples_dir
 
@@ -115,6 +116,56 @@ def read_case(before: Path, after: Path, crs: str, tf: Affine, px: int) -> dict[
             "peak_mib": peak_mib()}
 
 
+DETECT_PX = 2048
+
+
+def build_pair(out: Path) -> tuple[Path, Path]:
+    """A 2048 px RGB pair: a real LEVIR-CD tile pair mirrored 8 x 8, as PNGs."""
+    from support.localstac import _mirror
+
+    from sitewatch.config import samples_dir
+    from sitewatch.learn.data import read_rgb
+
+    tiles = samples_dir() / "levir-cd" / "tiles256"
+    paths = []
+    for ab in ("A", "B"):
+        rgb = read_rgb(tiles / ab / "test_2_0000_0000.png")
+        big = np.stack([_mirror(rgb[..., k], DETECT_PX // 256) for k in range(3)])
+        path = out / f"{ab}.png"
+        with rasterio.open(path, "w", driver="PNG", width=DETECT_PX, height=DETECT_PX,
+                           count=3, dtype="uint8") as ds:
+            ds.write((big * 255).round().astype(np.uint8))
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def detect_case(folder: Path) -> dict[str, float]:
+    import sitewatch
+
+    t0 = time.perf_counter()
+    res = sitewatch.detect_pair(folder / "A.png", folder / "B.png", folder / "mask.tif",
+                                method="model", gsd_m=0.5)
+    return {"detect_s": time.perf_counter() - t0, "objects": len(res.objects),
+            "peak_mib": peak_mib()}
+
+
+def onnx_case(folder: Path) -> dict[str, float]:
+    """The floor: the shipped ONNX network over the same pixels in 512 px tiles."""
+    import onnxruntime as ort
+
+    from sitewatch.learn.data import read_rgb
+    from sitewatch.learn.infer import default_onnx
+
+    a, b = (read_rgb(folder / f"{ab}.png").transpose(2, 0, 1).copy() for ab in ("A", "B"))
+    sess = ort.InferenceSession(str(default_onnx()), providers=["CPUExecutionProvider"])
+    t0 = time.perf_counter()
+    for y in range(0, DETECT_PX, 512):
+        for x in range(0, DETECT_PX, 512):
+            sess.run(None, {"before": a[None, :, y:y + 512, x:x + 512],
+                            "after": b[None, :, y:y + 512, x:x + 512]})
+    return {"onnx_s": time.perf_counter() - t0}
+
+
 def _child(kind: str, folder: Path, px: int) -> dict[str, float]:
     proc = subprocess.run([sys.executable, __file__, "--case", kind, str(folder), str(px)],
                           capture_output=True, text=True, check=True)
@@ -138,7 +189,9 @@ def main() -> int:
         meta = json.loads((folder / "scenes.json").read_text())
         args = (folder / "S2_before.tif", folder / "S2_after.tif", meta["crs"],
                 Affine(*meta["transform"]), px)
-        res = site_case(*args) if sys.argv[2] == "site" else read_case(*args)
+        kind = sys.argv[2]
+        res = (detect_case(folder) if kind == "detect" else onnx_case(folder)
+               if kind == "onnx" else site_case(*args) if kind == "site" else read_case(*args))
         print("BENCH " + json.dumps(res))
         return 0
     folder = Path(tempfile.mkdtemp(prefix="sitewatch-bench-scenes-"))
@@ -156,6 +209,13 @@ def main() -> int:
         print(f"  {px:8d} {run['analyze_s']:10.2f} {floor['read_s']:8.2f} "
               f"{run['analyze_s'] / floor['read_s']:6.1f} {run['peak_mib']:9.0f} "
               f"{floor['window_mib']:12.0f} {mem:9.1f} {int(run['detections']):8d}")
+    build_pair(folder)
+    det, raw = _child("detect", folder, 0), _child("onnx", folder, 0)
+    print(f"detect --method model on a {DETECT_PX} px RGB pair (real LEVIR-CD pixels "
+          "mirrored) against raw ONNX Runtime inference of the same network and pixels")
+    print(f"  detect {det['detect_s']:.2f} s, raw {raw['onnx_s']:.2f} s, ratio "
+          f"{det['detect_s'] / raw['onnx_s']:.1f}; {DETECT_PX ** 2 / 1e6 / det['detect_s']:.2f} "
+          f"Mpx/s; peak {det['peak_mib']:.0f} MiB")
     exe = str(Path(sys.executable).parent / "sitewatch")
     py = _seconds([sys.executable, "-c", "pass"])
     print(f"command-line start-up against a bare Python start ({py * 1000:.0f} ms)")

@@ -224,6 +224,9 @@ def read_onto(info: ImageInfo, crs: str, transform: Affine, width: int, height: 
         raise InputValueError(f"{info.path} has no georeference: give --bounds and --crs")
     alpha = info.rgb_alpha_band
     bands = [i for i in range(1, info.count + 1) if i != alpha]
+    window = _aligned_window(info, crs, transform)
+    if window is not None:
+        return _read_window(info, bands, alpha, window, width, height)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(info.path) as src, WarpedVRT(
@@ -239,6 +242,49 @@ def read_onto(info: ImageInfo, crs: str, transform: Affine, width: int, height: 
     if info.nodata is not None and not np.isnan(info.nodata):
         data[:, (data == info.nodata).all(axis=0)] = np.nan
     return data
+
+
+def _aligned_window(info: ImageInfo, crs: str, transform: Affine) -> tuple[int, int] | None:
+    """(col, row) of the target's first pixel in the image when the target grid is the
+    image's own (same CRS and pixel size, no rotation, whole-pixel offset), else None."""
+    src = info.transform
+    if src is None or info.crs is None or src.b or src.d or transform.b or transform.d:
+        return None
+    if not (math.isclose(src.a, transform.a, rel_tol=1e-9)
+            and math.isclose(src.e, transform.e, rel_tol=1e-9)):
+        return None
+    col = (transform.c - src.c) / src.a
+    row = (transform.f - src.f) / src.e
+    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
+        return None
+    if CRS.from_user_input(info.crs) != CRS.from_user_input(crs):
+        return None
+    return int(round(col)), int(round(row))
+
+
+def _read_window(info: ImageInfo, bands: list[int], alpha: int | None, at: tuple[int, int],
+                 width: int, height: int) -> np.ndarray:
+    """The target window read straight from the file (no warping: the grids coincide);
+    NaN outside the image and where it has no data."""
+    col, row = at
+    out = np.full((len(bands), height, width), np.nan, np.float32)
+    c0, r0 = max(col, 0), max(row, 0)
+    c1, r1 = min(col + width, info.width), min(row + height, info.height)
+    if c1 <= c0 or r1 <= r0:
+        return out
+    win = Window(c0, r0, c1 - c0, r1 - r0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(info.path) as src:
+            part = src.read(bands, window=win, out_dtype=np.float32)
+            valid = src.read_masks(bands[0], window=win) > 0
+            if alpha is not None:
+                valid &= src.read(alpha, window=win) > 0
+    if info.nodata is not None and not np.isnan(info.nodata):
+        valid &= ~(part == info.nodata).all(axis=0)
+    part[:, ~valid] = np.nan
+    out[:, r0 - row:r1 - row, c0 - col:c1 - col] = part
+    return out
 
 
 def read_plain(info: ImageInfo) -> np.ndarray:
