@@ -54,3 +54,21 @@ def test_phase_correlation_rejects_a_shift_that_does_not_help(samples):
          rasterio.open(samples / "levir-cd/tiles256/B/test_2_0000_0000.png") as b:
         s = estimate_shift(a.read().astype(np.float32), b.read().astype(np.float32))
     assert s.status.startswith("rejected")
+
+
+def test_large_chip_shift_measured_on_its_central_window(samples):
+    import rasterio
+    from scipy import ndimage
+
+    from sitewatch.geo import coreg
+
+    chip = sorted((samples / "georef-rasters" / "sentinel2-cloudcover-chips" /
+                   "train_features").iterdir())[0]
+    with rasterio.open(chip / "B04.tif") as ds:
+        band = ds.read(1).astype("float32")
+    big = np.concatenate([np.concatenate([band, band[:, ::-1], band], axis=1)] * 3, axis=0)
+    assert max(big.shape) > coreg.WINDOW_PX
+    moved = ndimage.shift(big, (1.6, -2.2), order=3, mode="nearest")
+    shift = coreg.estimate_shift(big[None], moved[None])
+    assert shift.status == "applied"
+    assert abs(shift.dy + 1.6) < 0.15 and abs(shift.dx - 2.2) < 0.15

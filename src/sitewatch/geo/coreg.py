@@ -33,6 +33,17 @@ def _gray(chip: np.ndarray) -> np.ndarray:
     return out / max(len(chip), 1)
 
 
+#: phase correlation runs on at most this many pixels a side: a translation is the same
+#: over the whole chip, so a large chip is measured on the central window of this size
+WINDOW_PX = 1024
+
+
+def _central(a: np.ndarray, size: int) -> np.ndarray:
+    h, w = a.shape[1:]
+    y, x = max(0, (h - size) // 2), max(0, (w - size) // 2)
+    return a[:, y:y + size, x:x + size]
+
+
 def estimate_shift(reference: np.ndarray, moving: np.ndarray, max_shift_px: float | None = None,
                    upsample: int = 20, min_gain: float = 0.02) -> Shift:
     """Estimate the translation of ``moving`` against ``reference`` (both (bands, h, w)).
@@ -43,6 +54,10 @@ def estimate_shift(reference: np.ndarray, moving: np.ndarray, max_shift_px: floa
     that does not raise the correlation of the two images by ``min_gain``.
     """
     h, w = reference.shape[1:]
+    limit = max_shift_px if max_shift_px is not None else max(3.0, 0.1 * min(h, w))
+    if max(h, w) > WINDOW_PX:
+        reference, moving = _central(reference, WINDOW_PX), _central(moving, WINDOW_PX)
+        h, w = reference.shape[1:]
     if min(h, w) < 16:
         return Shift(0.0, 0.0, 1.0, "skipped: chip smaller than 16 px")
     valid = np.isfinite(reference).all(axis=0) & np.isfinite(moving).all(axis=0)
@@ -52,7 +67,6 @@ def estimate_shift(reference: np.ndarray, moving: np.ndarray, max_shift_px: floa
     g_ref, g_mov = _gray(reference), _gray(moving)
     (dy, dx), error, _ = phase_cross_correlation(g_ref * win * valid, g_mov * win * valid,
                                                  upsample_factor=upsample)
-    limit = max_shift_px if max_shift_px is not None else max(3.0, 0.1 * min(h, w))
     if np.hypot(dy, dx) > limit:
         return Shift(float(dy), float(dx), float(error),
                      f"rejected: shift {np.hypot(dy, dx):.1f} px exceeds {limit:.1f} px")
