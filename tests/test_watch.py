@@ -199,6 +199,11 @@ def test_failing_sinks_and_sources_are_recorded_and_retried(
                "--radius-m", "300").code == 0
     down = f"http://127.0.0.1:{free_port()}"
     assert cli("watch", "source", "--site", "elsewhere", "--url", down).code == 0
+    # and a third whose source answers junk
+    assert cli("sites", "add", "junk", "--lat", SITE[0], "--lon", SITE[1],
+               "--radius-m", "200").code == 0
+    assert cli("watch", "source", "--site", "junk", "--url",
+               stac.assets.url + "/garbage").code == 0
     os.environ["SITEWATCH_HTTP_RETRIES"] = "0"
     try:
         hook.fail_next = 100  # HTTP 500 on every try
@@ -208,8 +213,9 @@ def test_failing_sinks_and_sources_are_recorded_and_retried(
         os.environ.pop("SITEWATCH_HTTP_RETRIES")
     assert res["alerts"] == 4 and res["delivered"] == 2  # the two feed files
     failed = [ln for ln in res["stderr"].splitlines() if ln.startswith("sitewatch: failed:")]
-    assert len(failed) == 3, failed
+    assert len(failed) == 4, failed
     assert any("site elsewhere" in ln and "cannot reach" in ln for ln in failed)
+    assert any("site junk" in ln and "STAC" in ln for ln in failed)
     assert any("sink hook" in ln and "HTTP 500" in ln for ln in failed)
     assert any("sink mail" in ln and "550" in ln for ln in failed)
     assert len(hook.attempts) == 2 and hook.unique == {}  # two tries with back-off
@@ -350,6 +356,16 @@ def test_digest_groups_a_pass(cli: Callable[..., Result], stac: Stac,
     msg = next(iter(smtp.unique.values()))
     assert [p.get_content_type() for p in msg.walk()].count("image/png") == 2
     assert len(json.loads((tmp_path / "alerts.geojson").read_text())["features"]) == 2
+
+
+def test_a_pass_that_cannot_run_exits_1(cli: Callable[..., Result],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SITEWATCH_DB", f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}"
+                                       "/nothing")
+    res = cli("watch", "run")
+    lines = [ln for ln in res.err.splitlines() if ln.startswith("sitewatch:")]
+    assert res.code == 1 and len(lines) == 1 and "cannot reach the catalog" in lines[0]
+    assert "Traceback" not in res.err
 
 
 def test_invalid_settings_are_refused_when_set(cli: Callable[..., Result]) -> None:

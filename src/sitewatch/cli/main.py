@@ -230,8 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run the command and turn errors into exit statuses."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv if argv is not None else sys.argv[1:], prog_name="sitewatch",
-                     standalone_mode=False)
+        # without standalone mode, click returns (not raises) the code of a typer.Exit
+        code = command.main(args=argv if argv is not None else sys.argv[1:],
+                            prog_name="sitewatch", standalone_mode=False)
+        if isinstance(code, int) and not isinstance(code, bool) and code:
+            return code
     except SitewatchError as exc:
         err.print(f"sitewatch: error: {exc}", markup=False)
         return 2

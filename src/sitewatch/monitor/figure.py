@@ -60,7 +60,7 @@ def alert_figure(store: Store, lay: Layout, alert: Alert) -> Path | None:
                                [(p.get("area_m2"), p.get("area_uncertainty_m2"))],
                                [p["change"]])
     except (OSError, KeyError, ValueError) as exc:
-        log.warning("no figure for %s: %s", p.get("change"), exc)
+        log.info("no figure for %s: %s", p.get("change"), exc)
         return None
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:

@@ -73,7 +73,8 @@ def watch_site(task: SiteTask) -> SiteOutcome:
         except Exception as exc:  # noqa: BLE001 - one site's failure must not stop a pass
             msg = f"{type(exc).__name__}: {exc}" if not isinstance(exc, SitewatchError) \
                 else str(exc)
-            log.warning("site %s: %s", site.name, msg, exc_info=not isinstance(
+            # the CLI prints one line per failure; the traceback is for -v
+            log.info("site %s: %s", site.name, msg, exc_info=not isinstance(
                 exc, SitewatchError))
             store.record_site_pass(site.id, msg)
             return SiteOutcome(site.id, site.name, errors=(msg,), finished=False,
