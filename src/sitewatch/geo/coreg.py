@@ -34,8 +34,8 @@ def _gray(chip: np.ndarray) -> np.ndarray:
 
 
 #: phase correlation runs on at most this many pixels a side: a translation is the same
-#: over the whole chip, so a large chip is measured on the central window of this size
-WINDOW_PX = 1024
+#: over the whole chip, so a large chip is measured on its central window of this size
+WINDOW_PX = 512
 
 
 def _central(a: np.ndarray, size: int) -> np.ndarray:

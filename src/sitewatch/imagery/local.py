@@ -144,11 +144,12 @@ def _band_names(ds: rasterio.io.DatasetReader, given: list[str] | None) -> tuple
 
 
 def inspect_image(path: Path | str, band_names: list[str] | None = None,
-                  max_bytes: int = MAX_DECODED_BYTES) -> ImageInfo:
+                  max_bytes: int = MAX_DECODED_BYTES, verify: bool = True) -> ImageInfo:
     """Open and check an image file; raise InputFileError naming the problem.
 
     Checks: exists, not empty, recognised raster, decoded size within ``max_bytes``
-    (image bombs), and readable to its last row (truncation).
+    (image bombs), and, with ``verify``, readable to its last row (truncation): a scene
+    is verified once, at import; the catalog is trusted after.
     """
     p = Path(path)
     if not p.exists():
@@ -170,7 +171,8 @@ def inspect_image(path: Path | str, band_names: list[str] | None = None,
                         f"{max_bytes / 1024**3:.1f} GiB limit: crop it first "
                         "(gdal_translate -srcwin)"
                     )
-                _check_complete(p, ds)
+                if verify:
+                    _check_complete(p, ds)
                 georef = ds.crs is not None and not ds.transform.is_identity
                 return ImageInfo(
                     path=p.resolve(), driver=ds.driver, width=ds.width, height=ds.height,
