@@ -423,3 +423,35 @@ def test_process_pool_and_dask_local_cluster(cli: Callable[..., Result], stac: S
     with rasterio.open(next((Path(os.environ["SITEWATCH_HOME"]) / "stac").rglob("*.tif"))
                        ) as ds:
         assert np.isfinite(ds.read()).any()
+
+
+def _scene(sid: int, day: str, clear: float = 1.0) -> object:
+    from sitewatch.model import ObsDate, Provenance, Scene
+
+    return Scene(id=sid, site_id=1, provenance=Provenance("S2", ObsDate.parse(day), "c",
+                                                          "src", f"{sid:064d}"),
+                 path="x.tif", driver="GTiff", crs="EPSG:32736", bounds=(0, 0, 1, 1),
+                 width=1, height=1, band_names=("red",), dtype="float32", gsd_m=10.0,
+                 properties={"clear_fraction": clear, "datetime_utc": f"{day}T08:00:00Z",
+                             "stac_item": f"item{sid}"})
+
+
+def test_baseline_rule_last_clear_and_same_season_a_year_earlier() -> None:
+    from sitewatch.monitor.baseline import choose_baselines
+    from sitewatch.monitor.site import new_scenes, scene_time
+
+    a, cloudy, b = _scene(1, "2020-04-29"), _scene(2, "2020-06-01", 0.4), _scene(3, "2021-04-20")
+    new, later = _scene(4, "2021-06-08"), _scene(5, "2021-05-20")
+    scenes = [a, cloudy, b, later, new]
+    # the cloudy scene is nearest a year back, but not clear: the 40-day-off one is taken
+    assert choose_baselines(scenes, new) == (later, a)  # type: ignore[arg-type]
+    assert choose_baselines(scenes, b) == (a, None)  # type: ignore[arg-type]
+    assert choose_baselines(scenes, a) == (None, None)  # type: ignore[arg-type]
+    seen = scene_time(new)  # type: ignore[arg-type]
+    assert seen is not None
+    # a late arrival (dated before last_seen, never analysed) is analysed; an analysed one
+    # and the first scene (no baseline) are not
+    got = new_scenes(scenes, seen, analysed={3, 4})  # type: ignore[arg-type]
+    assert [s.id for _, s in got] == [5]
+    assert new_scenes(scenes, seen, analysed={3, 4, 5}) == []  # type: ignore[arg-type]
+    assert [s.id for _, s in new_scenes(scenes, None, set())] == [1, 2, 3, 5, 4]  # type: ignore[arg-type]

@@ -4,7 +4,8 @@ connection and GDAL handles.
 
 1. Search each STAC source for items since the site's ``last_seen`` (with a look-back, so
    that late items are imported too) and fetch the AOI window of each new one.
-2. The new scenes are the fetched scenes dated after ``last_seen``, oldest first. Each is
+2. The new scenes are the fetched scenes dated after ``last_seen`` (and late arrivals
+   never analysed), oldest first. Each is
    analysed against its baselines (:mod:`.baseline`); its runs, the alerts of the changes
    they found and the new ``last_seen`` are committed in one transaction.
 3. Changes an analyst has confirmed since are queued, when the rule waits for that.
@@ -22,7 +23,7 @@ from sitewatch.catalog import Store
 from sitewatch.config import Layout
 from sitewatch.errors import SitewatchError
 from sitewatch.imagery.stac import get_provider
-from sitewatch.model import AlertRule, Run, Scene, Site, WatchSource
+from sitewatch.model import AlertRule, Run, Scene, Site, StacSkip, WatchSource
 from sitewatch.monitor import rules
 from sitewatch.monitor.baseline import choose_baselines
 from sitewatch.monitor.faults import checkpoint
@@ -60,6 +61,23 @@ def scene_time(scene: Scene) -> datetime | None:
     """The STAC item datetime of a fetched scene (None for imported files)."""
     text = scene.props.get("datetime_utc")
     return datetime.fromisoformat(str(text).replace("Z", "+00:00")) if text else None
+
+
+def new_scenes(scenes: list[Scene], last_seen: datetime | None, analysed: set[int]
+               ) -> list[tuple[datetime, Scene]]:
+    """(item datetime, scene) of the scenes a pass must analyse, oldest first: every fetched
+    scene dated after ``last_seen``, and late arrivals (dated up to :data:`LOOKBACK` before
+    it, never analysed as an AFTER scene, with a baseline before them)."""
+    out = []
+    for s in scenes:
+        t = scene_time(s)
+        if t is None:
+            continue
+        late = (last_seen is not None and t > last_seen - LOOKBACK and s.id not in analysed
+                and choose_baselines(scenes, s)[0] is not None)
+        if last_seen is None or t > last_seen or late:
+            out.append((t, s))
+    return sorted(out, key=lambda ts: (ts[0], ts[1].id))
 
 
 def watch_site(task: SiteTask) -> SiteOutcome:
@@ -112,17 +130,29 @@ def _watch(store: Store, lay: Layout, site: Site, method: str) -> SiteOutcome:
     state = store.watch_state(site.id)
     errors = _fetch_new(store, lay, site, store.watch_sources(site.id), state.last_seen)
     scenes = store.scenes(site.id)
-    new = sorted(((t, s) for s in scenes if (t := scene_time(s)) is not None
-                  and (state.last_seen is None or t > state.last_seen)),
-                 key=lambda ts: (ts[0], ts[1].id))
+    refused = {k.item_id for k in store.stac_skips(site.id)}
+    new = [(t, sc) for t, sc in new_scenes(scenes, state.last_seen,
+                                           {r.after_scene_id for r in store.runs(site.id)})
+           if sc.props.get("stac_item") not in refused]
     n_runs = n_alerts = 0
     for seen, scene in new:
         before, season = choose_baselines(scenes, scene)
         runs: list[Run] = []
-        for base in (before, season):
-            if base is not None:
-                run, _ = compute_run(store, lay, site, base, scene, method)
-                runs.append(run)
+        try:
+            for base in (before, season):
+                if base is not None:
+                    run, _ = compute_run(store, lay, site, base, scene, method)
+                    runs.append(run)
+        except SitewatchError as exc:
+            # a scene that cannot be compared (e.g. too little of it over the AOI) must not
+            # block the site: it is recorded as refused, with why, and the pass moves on
+            why = f"scene {scene.id} ({scene.acquired_text}) cannot be analysed: {exc}"
+            errors.append(why)
+            store.add_stac_skip(StacSkip(
+                site_id=site.id, collection=str(scene.props.get("stac_collection", "")),
+                item_id=str(scene.props.get("stac_item", scene.id)), reason=why,
+                acquired=scene.props.get("datetime_utc")))
+            before, season, runs = None, None, []
 
         def decide(saved: list[Run], changes: dict, before: Scene | None = before,
                    season: Scene | None = season, scene: Scene = scene) -> list[rules.Entry]:
