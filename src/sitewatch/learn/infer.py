@@ -10,6 +10,7 @@ predictions are blended with weights that fall to the tile edges.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,12 +43,21 @@ def to_rgb(stack: np.ndarray, names: Sequence[str]) -> np.ndarray:
     return np.repeat(stack[:1], 3, axis=0)
 
 
+#: the scale's percentiles are read from a regular sample of at most this many values
+SCALE_SAMPLE = 1_000_000
+
+
 def normalise_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Both dates to [0, 1] with one shared scale; NaN become 0."""
-    both = np.concatenate([a[np.isfinite(a)], b[np.isfinite(b)]])
+    step = max(1, (a.size + b.size) // SCALE_SAMPLE)
+    both = np.concatenate([a.ravel()[::step], b.ravel()[::step]])
+    both = both[np.isfinite(both)]
     if both.size == 0:
         return np.zeros_like(a), np.zeros_like(b)
-    lo, hi = float(both.min()), float(both.max())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: caught by the sample
+        lo = float(min(np.nanmin(a), np.nanmin(b)))
+        hi = float(max(np.nanmax(a), np.nanmax(b)))
     if lo >= 0 and 1.5 < hi <= 255 and np.allclose(both[:10000], np.round(both[:10000])):
         scale_lo, scale_hi = 0.0, 255.0
     elif lo >= 0 and hi <= 1.0 and float(np.percentile(both, 98)) > 0.5:
