@@ -36,12 +36,11 @@ from sitewatch.model import (
     WatchSource,
     WatchState,
 )
+from sitewatch.model.objects import change_type_of, geojson_bbox
 
 
 def bbox_of(geometry: Mapping[str, Any]) -> dict[str, float]:
-    from shapely.geometry import shape
-
-    w, s, e, n = shape(geometry).bounds
+    w, s, e, n = geojson_bbox(dict(geometry))
     return {"min_lon": w, "min_lat": s, "max_lon": e, "max_lat": n}
 
 
@@ -105,7 +104,8 @@ def chip_to_row(c: Chip) -> rows.Chip:
 
 def detection_from_row(r: rows.Detection, status: ReviewStatus = ReviewStatus.UNREVIEWED
                        ) -> Detection:
-    return Detection(polygon=json.loads(r.polygon_geojson), change_type=r.change_type,
+    return Detection(polygon=json.loads(r.polygon_geojson),
+                     change_type=change_type_of(r.change_type),
                      score=r.score, area_m2=r.area_m2, area_uncertainty_m2=r.area_uncertainty_m2,
                      centroid_lon=r.centroid_lon, centroid_lat=r.centroid_lat, id=r.id,
                      run_id=r.run_id, change_id=r.change_id, review_status=status)
@@ -143,7 +143,7 @@ def review_from_row(r: rows.Review) -> Review:
 def change_from_row(r: rows.Change, detections: Iterable[rows.Detection] = (),
                     reviews: Iterable[rows.Review] = ()) -> Change:
     dets = sorted(detections, key=lambda d: d.id)
-    return Change(id=r.id, site_id=r.site_id, change_type=r.change_type,
+    return Change(id=r.id, site_id=r.site_id, change_type=change_type_of(r.change_type),
                   status=ReviewStatus(r.status), first_seen=r.first_seen, last_seen=r.last_seen,
                   first_run_id=r.first_run_id, last_run_id=r.last_run_id,
                   polygon=json.loads(r.polygon_geojson),

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sitewatch.catalog import mappers as m
 from sitewatch.catalog import rows
 from sitewatch.catalog.schema import check_schema, make_engine
-from sitewatch.catalog.tracking import match
 from sitewatch.catalog.watch import WatchCatalog
 from sitewatch.errors import ConflictError, InputValueError, NotFoundError
 from sitewatch.model import (
@@ -286,6 +285,8 @@ class Store(WatchCatalog):
                 return self._run(s, existing.id), False
 
     def _track(self, s: Session, run: rows.Run, after_date: str) -> None:
+        from sitewatch.catalog.tracking import match  # shapely, only when a run is saved
+
         tracked = {c.id: c for c in s.scalars(
             select(rows.Change).where(rows.Change.site_id == run.site_id))}
         found = match([m.json.loads(d.polygon_geojson) for d in run.detections],
@@ -384,6 +385,18 @@ class Store(WatchCatalog):
             if status is not None:
                 q = q.where(rows.Change.status == status.value)
             return [self._change(s, cid) for cid in s.scalars(q)]
+
+    def change_counts(self, site_id: int | None = None) -> dict[int, dict[str, int]]:
+        """{site id: {review status: number of tracked changes}} in one query."""
+        with self.session() as s:
+            q = (select(rows.Change.site_id, rows.Change.status, func.count())
+                 .group_by(rows.Change.site_id, rows.Change.status))
+            if site_id is not None:
+                q = q.where(rows.Change.site_id == site_id)
+            out: dict[int, dict[str, int]] = {}
+            for sid, status, n in s.execute(q).all():
+                out.setdefault(sid, {st.value: 0 for st in ReviewStatus})[status] = int(n)
+            return out
 
     # --- review ----------------------------------------------------------------------------
     def review(self, change_id: int, to_status: ReviewStatus, by: str,

@@ -10,13 +10,13 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
-
-from shapely.geometry import shape
-from shapely.geometry.base import BaseGeometry
+from typing import TYPE_CHECKING, Any, Literal
 
 from sitewatch.errors import InputValueError
 from sitewatch.model.dates import ObsDate
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 
 class SiteStatus(StrEnum):
@@ -64,6 +64,7 @@ _REASON_ALIASES = {"cloud": "cloud-or-shadow", "shadow": "cloud-or-shadow",
 
 #: what a detector says changed (``detect.classical.CHANGE_TYPES`` and the breaks' kinds)
 ChangeType = Literal["change", "vegetation_loss", "built_up_gain", "vegetation_gain"]
+CHANGE_TYPES: tuple[str, ...] = ("change", "vegetation_loss", "built_up_gain", "vegetation_gain")
 GeorefSource = Literal["file", "user"]
 RefKind = Literal["run", "detection", "change"]
 _REF_PREFIX: dict[str, RefKind] = {"R": "run", "D": "detection", "C": "change"}
@@ -87,8 +88,35 @@ def parse_ref(text: str) -> tuple[RefKind, int]:
     return kind, int(raw[1:])
 
 
+def change_type_of(text: str) -> ChangeType:
+    """A stored or detector's change type as the model's Literal."""
+    if text not in CHANGE_TYPES:
+        raise InputValueError(f"unknown change type {text!r}: one of {', '.join(CHANGE_TYPES)}")
+    return text  # type: ignore[return-value]
+
+
 def _geom(mapping: dict[str, Any]) -> BaseGeometry:
+    from shapely.geometry import shape  # on first use: listing sites needs no shapely
+
     return shape(mapping)
+
+
+def geojson_bbox(mapping: dict[str, Any]) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of a GeoJSON geometry, from its coordinates."""
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(c: Any) -> None:
+        if c and isinstance(c[0], (int, float)):
+            xs.append(float(c[0]))
+            ys.append(float(c[1]))
+        else:
+            for part in c:
+                walk(part)
+
+    for geom in mapping.get("geometries", [mapping]):
+        walk(geom["coordinates"])
+    return (min(xs), min(ys), max(xs), max(ys))
 
 
 @dataclass(frozen=True)
@@ -134,8 +162,7 @@ class Site:
 
     @property
     def bbox_wgs84(self) -> tuple[float, float, float, float]:
-        w, s, e, n = self.aoi_geom.bounds
-        return (w, s, e, n)
+        return geojson_bbox(self.aoi)
 
     def matches(self, text: str) -> bool:
         """Whether ``text`` names this site (its name or an alias, case-insensitive)."""
@@ -250,7 +277,7 @@ class Detection:
     """
 
     polygon: dict[str, Any]
-    change_type: str
+    change_type: ChangeType
     score: float
     area_m2: float | None
     area_uncertainty_m2: float | None
@@ -331,7 +358,7 @@ class Change:
 
     id: int
     site_id: int
-    change_type: str
+    change_type: ChangeType
     status: ReviewStatus
     first_seen: str  #: the AFTER date of the first run that saw it
     last_seen: str

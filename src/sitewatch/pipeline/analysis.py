@@ -21,6 +21,7 @@ from sitewatch.errors import InputValueError
 from sitewatch.imagery.write import write_mask
 from sitewatch.model import Detection, Run, RunStatus, Scene, Site
 from sitewatch.model.dates import ObsDate
+from sitewatch.model.objects import change_type_of
 from sitewatch.pipeline.chips import aoi_mask, grid_for, site_chips
 from sitewatch.version import __version__
 
@@ -93,7 +94,7 @@ def run_key_of(method: str, params: dict[str, Any], versions: dict[str, str], be
 
 def to_detection(o: ChangeObject) -> Detection:
     """A change object as a detection (no id until stored); unknown areas stay None."""
-    return Detection(polygon=o.feature()["geometry"], change_type=o.change_type,
+    return Detection(polygon=o.feature()["geometry"], change_type=change_type_of(o.change_type),
                      score=float(o.score), area_m2=o.area_m2,
                      area_uncertainty_m2=o.area_uncertainty_m2, centroid_lon=o.centroid_lon,
                      centroid_lat=o.centroid_lat)
