@@ -89,3 +89,18 @@ def test_object_area_is_measured_in_metres():
 def test_params_are_validated():
     with pytest.raises(InputValueError):
         CvaParams(invariant_quantile=0)
+
+
+def test_figures_draw_dollar_signs_as_text():
+    """'$...$' in a site name or credit is the analyst's text, not mathtext to parse."""
+    import numpy as np
+    from shapely.geometry import box
+
+    from sitewatch.evidence.figure import Panel, before_after_png
+
+    data = np.random.default_rng(0).random((3, 64, 64)).astype("float32")
+    names = ["red", "green", "blue"]
+    png = before_after_png(Panel(data, names, r"BEFORE $\notacommand$", "Credit $5 and $10"),
+                           Panel(data, names, "AFTER", r"$\frac{"), 0.5, box(2, 2, 60, 60),
+                           [box(10, 10, 20, 20)], r"Site $x^2$ \$", [(100.0, 5.0)], ["D1"])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"

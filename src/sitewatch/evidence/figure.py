@@ -86,6 +86,8 @@ def _decorate(ax: plt.Axes, width_px: int, height_px: int, res_m: float) -> None
             bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75})
 
 
+#: text from users (site names, credits) is drawn as written, never parsed as mathtext
+@plt.rc_context({"text.parse_math": False})
 def before_after_png(before: Panel, after: Panel, res_m: float, aoi_px: BaseGeometry | None,
                      changes_px: Sequence[BaseGeometry], heading: str,
                      areas: Sequence[tuple[float | None, float | None]] = (),

@@ -46,6 +46,8 @@ def _day(text: str) -> date:
     return date.fromisoformat(text[:10])
 
 
+#: text from users (site names, credits) is drawn as written, never parsed as mathtext
+@plt.rc_context({"text.parse_math": False})
 def timeline_png(path: Path, site: str, observations: list[dict[str, Any]],
                  breaks: list[dict[str, Any]], credits: list[str], min_clear: float) -> Path:
     """Write the figure; panels only for indices with at least one value."""
