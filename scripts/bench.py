@@ -9,6 +9,9 @@ Cases:
 - watch: a watch pass over N sites of 5 x 5 km with one new scene each (scripts/bench_watch.py),
   sites/hour with 1 and 2 local workers and a Dask LocalCluster, bytes read per site, each
   against a floor measured in the same run;
+- web: the review workspace, a site page with 100 detections (first JSON payloads, and the
+  time to interactive in chromium) and 256 px tiles from chip COGs (p95), against floors of
+  the bare catalog reads and rio-tiler reads (scripts/bench_web.py);
 - stac-5km: ``stac fetch`` of one Sentinel-2 item for a 5 x 5 km site from ``rustac serve``
   on loopback, its assets 41 x 41 km COGs (1024 px tiles, as on Earth Search) served with
   HTTP ranges: bytes read against the bytes of the chip, and the time to load the scene.
@@ -27,7 +30,7 @@ from pathlib import Path
 
 from sitewatch.config import samples_dir
 
-CASES = ("landsat-447", "eopatch-68", "stac-5km", "model-1024", "watch")
+CASES = ("landsat-447", "eopatch-68", "stac-5km", "model-1024", "watch", "web")
 
 
 def stac_case(tmp: Path) -> dict[str, object]:
@@ -123,6 +126,10 @@ def run_case(case: str) -> dict[str, object]:
         return stac_case(tmp)
     if case == "model-1024":
         return model_case(tmp)
+    if case == "web":
+        from bench_web import web_case  # scripts/bench_web.py
+
+        return web_case(tmp)
     if case == "watch":
         from bench_watch import watch_case  # scripts/bench_watch.py
 
@@ -184,6 +191,9 @@ def main() -> int:
     from bench_watch import report
 
     print("\n".join(report(next(x for x in results if x["case"] == "watch"))))
+    from bench_web import report as web_report
+
+    print("\n".join(web_report(next(x for x in results if x["case"] == "web"))))
     return 0
 
 

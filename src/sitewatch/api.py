@@ -324,6 +324,10 @@ class Workspace:
         st = None if status is None else ReviewStatus(status)
         return self.store.changes(None if site is None else self._site_id(site), st)
 
+    def change_counts(self, site: str | int | Site | None = None) -> dict[int, dict[str, int]]:
+        """{site id: {review status: count}} of tracked changes, of one site or all."""
+        return self.store.change_counts(None if site is None else self._site_id(site))
+
     def show(self, ref: str) -> Run | Detection | Change:
         """A run (R12), detection (D345) or tracked change (C17) by its identifier."""
         kind, number = parse_ref(ref)

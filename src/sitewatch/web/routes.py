@@ -117,12 +117,9 @@ def users(user: Viewer, ws: WS) -> list[dict[str, Any]]:
 
 
 # --- sites -----------------------------------------------------------------------------------
-def _counts(changes: list[Change]) -> dict[int, dict[str, int]]:
-    out: dict[int, dict[str, int]] = {}
-    for c in changes:
-        d = out.setdefault(c.site_id, {s.value: 0 for s in ReviewStatus})
-        d[c.status.value] += 1
-    return out
+def _counts(ws: Workspace, site: Site) -> dict[str, int]:
+    empty = {s.value: 0 for s in ReviewStatus}
+    return ws.change_counts(site).get(site.id, empty)
 
 
 @router.get("/sites", summary="The watchlist, with each site's changes by review state")
@@ -133,7 +130,7 @@ def sites(user: Viewer, ws: WS, q: str | None = None,
         key = q.strip().casefold()
         found = [s for s in found if key in s.name.casefold()
                  or any(key in a.casefold() for a in s.aliases)]
-    counts = _counts(ws.changes())
+    counts = ws.change_counts()
     empty = {s.value: 0 for s in ReviewStatus}
     out = []
     for s in found:
@@ -218,8 +215,7 @@ def _site(ws: Workspace, site_id: int) -> Site:
 @router.get("/sites/{site_id}", summary="A site with its sources and change counts")
 def site(site_id: int, user: Viewer, ws: WS) -> dict[str, Any]:
     s = _site(ws, site_id)
-    counts = _counts(ws.changes(s)).get(s.id, {st.value: 0 for st in ReviewStatus})
-    return js.site(s, counts, full=True)
+    return js.site(s, _counts(ws, s), full=True)
 
 
 @router.get("/sites/{site_id}/scenes", summary="The site's scenes with their provenance")
@@ -245,9 +241,7 @@ def overview(site_id: int, user: Viewer, ws: WS, run: str | None = None) -> dict
             raise NotFoundError(f"site {s.name!r} has no run R{rid}")
     elif all_runs:
         chosen = all_runs[0]
-    changes = ws.changes(s)
-    counts = _counts(changes).get(s.id, {st.value: 0 for st in ReviewStatus})
-    return {"site": js.site(s, counts, full=True),
+    return {"site": js.site(s, _counts(ws, s), full=True),
             "scenes": [js.scene(x) for x in ws.scenes(s)],
             "runs": [js.run(r, with_detections=False) for r in all_runs],
             "run": None if chosen is None else js.run(chosen)}

@@ -1,9 +1,11 @@
 // Two synchronised maps of the same ground: a swipe (the after map over the before map,
 // clipped at the slider) or side by side. Scenes come as tiles from /api/scenes/ID/tiles.
+// Only the after map's canvas is clipped: its labels and its pointer events cover the whole
+// view (the maps are synchronised), so the labels exist once.
 import * as maplibregl from '/static/vendor/maplibre-gl.mjs';
 import { BLANK_STYLE, el, fmtArea } from './common.js';
 
-const STATUS_COLOUR = { unreviewed: '#ffd166', confirmed: '#ef233c', rejected: '#adb5bd' };
+const STATUS_COLOUR = { unreviewed: '#ffd166', confirmed: '#ef233c', rejected: '#e9ecef' };
 
 export class Compare {
   constructor({ container, before, after, range = null, line = null, onPick = null }) {
@@ -44,7 +46,8 @@ export class Compare {
         m.addLayer({ id: 'dets-line', type: 'line', source: 'dets', paint: {
           'line-color': ['match', ['get', 'status'], 'confirmed', STATUS_COLOUR.confirmed,
             'rejected', STATUS_COLOUR.rejected, STATUS_COLOUR.unreviewed],
-          'line-width': ['case', ['boolean', ['get', 'focus'], false], 3.5, 2] } });
+          'line-width': ['case', ['boolean', ['get', 'focus'], false], 3.5, 2],
+          'line-dasharray': ['case', ['==', ['get', 'status'], 'rejected'], ['literal', [2, 1]], ['literal', [1, 0]]] } });
         m.on('click', 'dets-fill', (ev) => {
           if (this.onPick && ev.features.length) this.onPick(ev.features[0].properties.ref);
         });
@@ -57,7 +60,7 @@ export class Compare {
     this.container.classList.toggle('swipe', mode === 'swipe');
     this.container.classList.toggle('side', mode === 'side');
     if (mode === 'swipe') this.setSwipe(this.range ? Number(this.range.value) : 50);
-    else this.after.getContainer().style.clipPath = 'none';
+    else this.after.getCanvas().style.clipPath = 'none';
     for (const m of this.maps) m.resize();
     this.before.jumpTo({ center: this.after.getCenter(), zoom: this.after.getZoom() });
   }
@@ -65,7 +68,7 @@ export class Compare {
   setSwipe(pct) {
     const p = Math.max(0, Math.min(100, pct));
     if (this.container.classList.contains('swipe')) {
-      this.after.getContainer().style.clipPath = `inset(0 0 0 ${p}%)`;
+      this.after.getCanvas().style.clipPath = `inset(0 0 0 ${p}%)`;
     }
     if (this.line) this.line.style.left = `${p}%`;
     this.container.dataset.swipe = String(p);
@@ -101,7 +104,7 @@ export class Compare {
     if (!this.labels) return;
     for (const d of dets) {
       if (!d.centroid) continue;
-      for (const m of this.maps) {
+      for (const m of [this.after]) {
         const unc = d.area_uncertainty_m2 === null ? '' : ` ±${fmtArea(d.area_uncertainty_m2)}`;
         const node = el('div', { class: `det-label ${d.review_status}${d.ref === focus ? ' focus' : ''}`,
           title: `${d.ref} (${d.change_ref || 'untracked'}) ${d.change_type}, ${d.review_status}` },

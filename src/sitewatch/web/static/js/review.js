@@ -100,7 +100,7 @@ async function show() {
     const xs = []; const ys = [];
     const ring = d.polygon.type === 'Polygon' ? d.polygon.coordinates[0] : d.polygon.coordinates[0][0];
     for (const [x, y] of ring) { xs.push(x); ys.push(y); }
-    const pad = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys)) * 0.6 + 0.0002;
+    const pad = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys)) * 0.25 + 0.00005;
     compare.fit([Math.min(...xs) - pad, Math.min(...ys) - pad, Math.max(...xs) + pad, Math.max(...ys) + pad], 20);
   }
   renderAudit();
@@ -149,8 +149,9 @@ function move(step) {
 }
 
 function skip() {
-  if (!current) return;
-  skipped.add(current.ref);
+  const here = queue[index]; // not `current`: it may still be loading
+  if (!here) return;
+  skipped.add(here.ref);
   const next = queue.findIndex((c, i) => i > index && !skipped.has(c.ref));
   index = next >= 0 ? next : (index + 1) % queue.length;
   renderQueue(); show();

@@ -10,10 +10,11 @@ let data = null;
 let run = null;
 let focus = null;
 
+const overview = api(`/api/sites/${siteId}/overview`); // in parallel with the session check
+overview.catch(() => {});
 await start();
 const compare = new Compare({ container: $('compare'), before: 'map-before', after: 'map-after',
   range: $('swipe'), line: $('swipe-line'), onPick: pick });
-const overview = api(`/api/sites/${siteId}/overview`);
 await compare.ready;
 data = await overview;
 run = data.run;
@@ -27,6 +28,7 @@ compare.fit(data.site.bbox_wgs84, 21);
 showPair();
 renderDetections();
 loadTimeline();
+performance.mark('ready'); // make bench: navigation start -> interactive
 document.body.dataset.ready = '1';
 
 function sceneById(id) { return data.scenes.find((s) => s.id === id); }
