@@ -67,6 +67,10 @@ def _pass(ws: Workspace, sites: list[str], workers: int, dask: str | None,
                     "outcomes": [dataclasses.asdict(o) for o in res.outcomes]})
     else:
         out.print(f"baseline: {res.baseline_rule}", markup=False)
+        if not ws.store.sinks():
+            out.print("note: no sinks ('sitewatch watch sink add'): changes are tracked but "
+                      "nobody is told, and a sink added later hears only of later changes",
+                      markup=False)
         out.print(f"pass {r.id}: {r.sites} site(s) in {res.seconds:.1f} s "
                   f"({res.sites_per_hour:,.0f} sites/hour, {r.executor}); {r.new_scenes} new "
                   f"scene(s), {r.runs} run(s), {r.alerts} alert(s) queued, {r.delivered} "

@@ -73,7 +73,7 @@ def run_pass(store: Store, lay: Layout, refs: Sequence[str | int] = (), workers:
     t0 = time.perf_counter()
     sites = plan(store, refs)
     record = store.start_pass(executor_name(workers, dask), len(sites))
-    tasks = [SiteTask(store.url, str(lay.home), s.id, method) for s in sites]
+    tasks = [SiteTask(store.url, str(lay.home), s.id, method, s.name) for s in sites]
     if dask:
         outcomes = _on_dask(tasks, dask, workers, progress)
     elif workers > 1 and len(tasks) > 1:
@@ -84,6 +84,9 @@ def run_pass(store: Store, lay: Layout, refs: Sequence[str | int] = (), workers:
             outcomes.append(watch_site(t))
             if progress:
                 progress(outcomes[-1])
+    for o in outcomes:
+        if o.lost:
+            store.record_site_pass(o.site_id, "; ".join(o.errors))
     failures = [f"site {o.site}: {e}" for o in outcomes for e in o.errors]
     delivery = deliver_outbox(store, lay, record.id)
     failures += delivery.failures
@@ -96,24 +99,34 @@ def run_pass(store: Store, lay: Layout, refs: Sequence[str | int] = (), workers:
 
 
 def _lost(task: SiteTask, why: str) -> SiteOutcome:
-    return SiteOutcome(task.site_id, f"id {task.site_id}", errors=(why,), finished=False)
+    return SiteOutcome(task.site_id, task.name or f"id {task.site_id}",
+                       errors=(f"{why}; the site is retried next pass",), finished=False,
+                       lost=True)
 
 
 def _on_pool(tasks: list[SiteTask], workers: int, progress: Progress | None
              ) -> list[SiteOutcome]:
     # spawn, not fork: no GDAL handle or database connection crosses into a worker
-    out = []
-    with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=get_context("spawn")) as ex:
-        futures = {ex.submit(watch_site, t): t for t in tasks}
-        for f in as_completed(futures):
-            try:
-                o = f.result()
-            except BrokenProcessPool:
-                o = _lost(futures[f], "the worker process died; the site is retried next pass")
-            out.append(o)
-            if progress:
-                progress(o)
-    return out
+    done: dict[int, SiteOutcome] = {}
+    try:
+        with ProcessPoolExecutor(min(workers, len(tasks)),
+                                 mp_context=get_context("spawn")) as ex:
+            futures = {ex.submit(watch_site, t): t for t in tasks}
+            for f in as_completed(futures):
+                t = futures[f]
+                try:
+                    o = f.result()
+                except Exception as exc:  # noqa: BLE001 - a dead worker loses one site's pass
+                    o = _lost(t, f"the worker failed ({type(exc).__name__}: {exc})")
+                done[t.site_id] = o
+                if progress:
+                    progress(o)
+    except BrokenProcessPool as exc:
+        log.info("process pool broke: %s", exc)
+    for t in tasks:  # whatever the pool could not report is retried next pass
+        if t.site_id not in done:
+            done[t.site_id] = _lost(t, "the worker process died")
+    return list(done.values())
 
 
 def _on_dask(tasks: list[SiteTask], address: str, workers: int, progress: Progress | None
@@ -138,7 +151,7 @@ def _on_dask(tasks: list[SiteTask], address: str, workers: int, progress: Progre
             try:
                 o = f.result()
             except Exception as exc:  # noqa: BLE001 - a lost worker loses one site's pass
-                o = _lost(index[f.key], f"dask: {type(exc).__name__}: {exc}")
+                o = _lost(index[f.key], f"the dask task failed ({type(exc).__name__}: {exc})")
             out.append(o)
             if progress:
                 progress(o)

@@ -43,6 +43,7 @@ class SiteTask:
     home: str
     site_id: int
     method: str = "auto"
+    name: str = ""  #: for messages when the worker dies
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class SiteOutcome:
     errors: tuple[str, ...] = ()
     seconds: float = 0.0
     finished: bool = True  #: False: the site's pass stopped on an error (retried next pass)
+    lost: bool = False  #: the worker died: nothing was recorded for the site
 
 
 def scene_time(scene: Scene) -> datetime | None:
@@ -83,9 +85,17 @@ def new_scenes(scenes: list[Scene], last_seen: datetime | None, analysed: set[in
 def watch_site(task: SiteTask) -> SiteOutcome:
     """One site's part of a pass; never raises (errors are returned and recorded)."""
     t0 = time.perf_counter()
-    store = Store(task.db_url)
     try:
-        site = store.site(task.site_id)
+        store = Store(task.db_url)
+    except SitewatchError as exc:
+        return SiteOutcome(task.site_id, task.name or f"id {task.site_id}",
+                           errors=(str(exc),), finished=False)
+    try:
+        try:
+            site = store.site(task.site_id)
+        except SitewatchError as exc:  # removed since the pass was planned
+            return SiteOutcome(task.site_id, task.name or f"id {task.site_id}",
+                               errors=(str(exc),), finished=False)
         try:
             out = _watch(store, Layout(Path(task.home), task.db_url), site, task.method)
         except Exception as exc:  # noqa: BLE001 - one site's failure must not stop a pass
