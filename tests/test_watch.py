@@ -390,6 +390,11 @@ def test_invalid_settings_are_refused_when_set(cli: Callable[..., Result]) -> No
                                                   "http://127.0.0.1:9/y"))
     assert json.loads(cli("watch", "status", "--json").out)["sites"][0]["rule"][
         "min_area_m2"] == 0
+    assert cli("watch", "rule", "--site", "plant", "--min-area", "500").code == 0
+    assert json.loads(cli("watch", "status", "--json").out)["sites"][0]["rule"][
+        "min_area_m2"] == 500
+    assert "rule removed" in cli("watch", "rule", "--site", "plant", "--clear").out
+    assert "no rule" in cli("watch", "rule", "--site", "plant", "--clear").out
 
 
 def test_schedule_runs_passes_in_the_foreground(cli: Callable[..., Result], stac: Stac,

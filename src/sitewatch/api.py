@@ -558,3 +558,14 @@ class Workspace:
 
     def remove_sink(self, name: str) -> Any:
         return self.store.remove_sink(name)
+
+    def watch_sinks(self) -> list[Any]:
+        return self.store.sinks()
+
+    def clear_watch_rule(self, site: str | int | Site | None = None) -> bool:
+        """Remove a site's rule (it then follows the global one) or the global rule."""
+        return self.store.clear_rule(self._scope(site))
+
+    def set_next_pass(self, at: Any) -> None:
+        """Record when the scheduler's next pass is due, for every active site."""
+        self.store.set_next_pass([s.id for s in self.sites()], at)

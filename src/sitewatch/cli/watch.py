@@ -67,7 +67,7 @@ def _pass(ws: Workspace, sites: list[str], workers: int, dask: str | None,
                     "outcomes": [dataclasses.asdict(o) for o in res.outcomes]})
     else:
         out.print(f"baseline: {res.baseline_rule}", markup=False)
-        if not ws.store.sinks():
+        if not ws.watch_sinks():
             out.print("note: no sinks ('sitewatch watch sink add'): changes are tracked but "
                       "nobody is told, and a sink added later hears only of later changes",
                       markup=False)
@@ -140,7 +140,7 @@ def schedule(
         nxt = jobs[0].next_run_time if jobs else None
         if max_passes is not None and done["n"] >= max_passes:
             nxt = None
-        ws.store.set_next_pass([s.id for s in ws.sites()], nxt)
+        ws.set_next_pass(nxt)
         if nxt is not None:
             out.print(f"next pass: {nxt.isoformat(timespec='seconds')}", markup=False)
         if max_passes is not None and done["n"] >= max_passes:
@@ -225,7 +225,7 @@ def rule(
     """Set which changes alert, for one site or globally; invalid rules are refused."""
     ws = _open()
     if clear:
-        gone = ws.store.clear_rule(None if site is None else ws.site(site).id)
+        gone = ws.clear_watch_rule(site)
         out.print("rule removed" if gone else "no rule to remove", markup=False)
         return
     if no_ignore and ignore:
@@ -323,7 +323,7 @@ def sink_remove(name: Annotated[str, typer.Argument(help="The sink's name.")]) -
 def alerts(as_json: AsJson = False) -> None:
     """The outbox: every alert, its sink, status and attempts."""
     ws = _open()
-    names = {k.id: k.name for k in ws.store.sinks()}
+    names = {k.id: k.name for k in ws.watch_sinks()}
     found = ws.watch_alerts()
     if as_json:
         print_json(_iso([dataclasses.asdict(a) | {"sink": names.get(a.sink_id)}
