@@ -307,6 +307,14 @@ def test_openapi_offline_docs_and_users(client):
     assert client.get("/api/session").status_code == 401
 
 
+def test_loopback_server_answers_only_loopback_names(web_ws):
+    app = create_app(web_ws, ["127.0.0.1", "localhost"])
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        assert c.get("/login").status_code == 200
+    with TestClient(app, base_url="http://attacker.example") as c:
+        assert c.get("/login").status_code == 400
+
+
 def test_one_error_table_at_the_edge():
     assert status_of(NotFoundError("x")) == 404
     assert status_of(ConflictError("x")) == 409

@@ -44,7 +44,9 @@ def serve(
                   "put it behind HTTPS", markup=False)
     out.print(f"review workspace on http://{host}:{port}/ (Ctrl-C stops)", markup=False)
     try:
-        uvicorn.run(create_app(ws), host=host, port=port, log_level="warning")
+        # a loopback server answers only to loopback names (a rebound DNS name gets 400)
+        hosts = ["127.0.0.1", "localhost", "[::1]", host] if _is_loopback(host) else None
+        uvicorn.run(create_app(ws, hosts), host=host, port=port, log_level="warning")
     finally:
         ws.close()
 

@@ -45,8 +45,9 @@ mimetypes.add_type("text/javascript", ".mjs")
 mimetypes.add_type("text/javascript", ".js")
 
 
-def create_app(ws: Workspace) -> FastAPI:
-    """The app serving ``ws`` (which it does not close)."""
+def create_app(ws: Workspace, allowed_hosts: list[str] | None = None) -> FastAPI:
+    """The app serving ``ws`` (which it does not close). ``allowed_hosts``: the Host headers
+    answered (others get 400), against DNS rebinding of a loopback server; None: any."""
     app = FastAPI(title="sitewatch review workspace", version=__version__,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json",
                   description="Sites, scenes, runs, detections, tracked changes and reviews "
@@ -69,6 +70,10 @@ def create_app(ws: Workspace) -> FastAPI:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    if allowed_hosts:
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
     app.include_router(routes.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
