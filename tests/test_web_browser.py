@@ -209,3 +209,32 @@ def test_hostile_site_name_is_shown_as_text(server: str, page: Any, web_ws: Any)
     assert page.locator("#dl-table a", has_text=HOSTILE).count() == 1
     page.wait_for_timeout(300)
     assert page.problems == []
+
+
+def test_draw_a_site_on_the_map_refuses_a_self_intersecting_aoi(server: str, page: Any,
+                                                                  web_ws: Any) -> None:
+    _login(page, server, "ann")
+    page.wait_for_selector("#site-list a.site-link")
+    box = page.locator("#map").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    def draw(points: list[tuple[int, int]]) -> None:
+        page.click("#draw-new")
+        for dx, dy in points:
+            page.mouse.click(cx + dx, cy + dy)
+        page.click("#draw-finish")
+        page.fill("#new-name", "drawn plant")
+
+    draw([(-150, -150), (150, 150), (150, -150), (-150, 150)])  # a bow tie
+    page.click("#site-save")
+    page.wait_for_function("() => document.getElementById('draw-error').textContent"
+                           ".includes('Self-intersection')")
+    assert [s.name for s in web_ws.sites()] == ["austin"]  # nothing half-written
+    page.click("#draw-cancel")
+    draw([(-150, -150), (150, -150), (150, 150), (-150, 150)])
+    page.click("#site-save")
+    page.wait_for_selector("#site-list a.site-link >> text=drawn plant")
+    site = web_ws.site("drawn plant")
+    assert site.aoi["type"] == "Polygon" and len(site.aoi["coordinates"][0]) == 5
+    assert page.text_content("#draw-error") == ""
+    assert page.problems == []
