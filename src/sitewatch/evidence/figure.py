@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 import matplotlib
 
@@ -86,8 +88,23 @@ def _decorate(ax: plt.Axes, width_px: int, height_px: int, res_m: float) -> None
             bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75})
 
 
-#: text from users (site names, credits) is drawn as written, never parsed as mathtext
-@plt.rc_context({"text.parse_math": False})
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def user_text(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run a figure function with mathtext off: text from users (site names, credits) is
+    drawn as written ('$5 and $10'), never parsed as mathtext."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with plt.rc_context({"text.parse_math": False}):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@user_text
 def before_after_png(before: Panel, after: Panel, res_m: float, aoi_px: BaseGeometry | None,
                      changes_px: Sequence[BaseGeometry], heading: str,
                      areas: Sequence[tuple[float | None, float | None]] = (),

@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
+from sitewatch.evidence.figure import user_text  # noqa: E402
 from sitewatch.fileio import atomic_path  # noqa: E402
 
 _LABELS = {"ndvi": "NDVI", "ndbi": "built-up index (NDBI)", "bsi": "bare-soil index",
@@ -46,8 +47,7 @@ def _day(text: str) -> date:
     return date.fromisoformat(text[:10])
 
 
-#: text from users (site names, credits) is drawn as written, never parsed as mathtext
-@plt.rc_context({"text.parse_math": False})
+@user_text
 def timeline_png(path: Path, site: str, observations: list[dict[str, Any]],
                  breaks: list[dict[str, Any]], credits: list[str], min_clear: float) -> Path:
     """Write the figure; panels only for indices with at least one value."""
