@@ -191,7 +191,7 @@ def test_new_scene_alerts_once_on_each_sink(cli: Callable[..., Result], stac: St
 def test_failing_sinks_and_sources_are_recorded_and_retried(
         cli: Callable[..., Result], stac: Stac, receivers: tuple[WebhookReceiver,
                                                                  SmtpReceiver],
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     hook, smtp = receivers
     _setup(cli, stac.after, hook, smtp, tmp_path)
     # a second site whose only source cannot be reached
@@ -204,13 +204,11 @@ def test_failing_sinks_and_sources_are_recorded_and_retried(
                "--radius-m", "200").code == 0
     assert cli("watch", "source", "--site", "junk", "--url",
                stac.assets.url + "/garbage").code == 0
-    os.environ["SITEWATCH_HTTP_RETRIES"] = "0"
-    try:
+    with monkeypatch.context() as m:
+        m.setenv("SITEWATCH_HTTP_RETRIES", "0")
         hook.fail_next = 100  # HTTP 500 on every try
         smtp.refuse_next = 100  # 550 on every message
         res = _run(cli)
-    finally:
-        os.environ.pop("SITEWATCH_HTTP_RETRIES")
     assert res["alerts"] == 4 and res["delivered"] == 2  # the two feed files
     failed = [ln for ln in res["stderr"].splitlines() if ln.startswith("sitewatch: failed:")]
     assert len(failed) == 4, failed
