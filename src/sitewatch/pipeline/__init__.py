@@ -1,1 +1,2 @@
-"""Workflows over the other layers: watchlist, chips, analyses, demo."""
+"""One step for one site, load -> compute -> save: watchlist, imports, STAC fetch, chips,
+analyses, reports, training export, timelines, rank, articles, and pairs of files."""

@@ -1,5 +1,5 @@
 """Per-site chips: every scene cut to the site's grid, co-registered to the earliest scene,
-stored as COGs in the workspace and recorded in the catalog with their shift."""
+stored as tiled ZSTD GeoTIFFs in the workspace and recorded in the catalog with their shift."""
 
 from __future__ import annotations
 

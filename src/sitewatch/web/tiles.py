@@ -1,4 +1,4 @@
-"""Web-mercator PNG tiles of a scene, read by rio-tiler from the workspace's chip COGs.
+"""Web-mercator PNG tiles of a scene, read by rio-tiler from the workspace's chip GeoTIFFs.
 
 A scene is shown through its newest chip (the scene cut to the site's grid and
 co-registered), so before and after line up; a scene with its own georeferencing and no
