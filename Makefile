@@ -39,6 +39,7 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench_site.py
 
 # retrain the shipped weights (CPU, about 20 minutes)
 model: $(STAMP)
