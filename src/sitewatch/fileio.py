@@ -16,8 +16,18 @@ __all__ = ["atomic_path"]
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    A symbolic link given as ``path`` keeps pointing where it did: its target is written.
+    Anything that is not a regular file (a device such as /dev/full, a folder, a pipe) is
+    refused rather than replaced by a regular file.
+    """
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
+    if path.exists() and not path.is_file():
+        what = "a folder" if path.is_dir() else "not a regular file"
+        raise InputFileError(f"{path} is {what}: give the path of a file to write")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -9,6 +9,7 @@ items that fail to load are reported and tried again next time.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,7 +64,12 @@ def known_items(store: Store, site: Site, collection: str) -> dict[str, str]:
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:150]
+    """A file name for a STAC id. Ids that differ only in characters made safe here
+    ("S2A tile:1", "S2A/tile/1") must not share a file: a digest of the exact id is kept."""
+    clean = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:120].strip(".") or "item"
+    if clean == name:
+        return clean
+    return f"{clean}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:12]}"
 
 
 def fetch_grid(site: Site, provider: Provider, collection: str) -> Grid:
