@@ -471,7 +471,7 @@ class Workspace:
     def rank(self, since: date | None = None, **options: Any) -> list[Any]:
         from sitewatch.pipeline.rank import rank_sites
 
-        return rank_sites(self.store, self.layout, since, **options)
+        return rank_sites(self.store, since, **options)
 
 
     # --- watching: passes, rules, sources, sinks -------------------------------------------

@@ -274,9 +274,5 @@ def _internal(exc: Exception) -> int:
     return 1
 
 
-def entry() -> None:
-    sys.exit(main())
-
-
 if __name__ == "__main__":
-    entry()
+    sys.exit(main())

@@ -18,7 +18,6 @@ from datetime import date
 from typing import Any
 
 from sitewatch.catalog import Store
-from sitewatch.config import Layout
 from sitewatch.model import Site
 
 
@@ -38,7 +37,7 @@ class SiteChange:
                 "kinds": self.kinds, "sources": self.sources, "note": self.note}
 
 
-def _site_change(store: Store, ws: Layout, site: Site, since: date | None) -> SiteChange:
+def _site_change(store: Store, site: Site, since: date | None) -> SiteChange:
     scenes = store.scenes(site.id)
     if not scenes:
         return SiteChange(site.name, 0.0, 0.0, None, [], [], "no scenes")
@@ -79,13 +78,13 @@ def _site_change(store: Store, ws: Layout, site: Site, since: date | None) -> Si
                       sources, note)
 
 
-def rank_sites(store: Store, ws: Layout, since: date | None,
+def rank_sites(store: Store, since: date | None,
                progress: Callable[[int, int, str], None] | None = None) -> list[SiteChange]:
     """All sites, most changed first (area, then strength, then name)."""
     sites = store.sites()
     out = []
     for i, site in enumerate(sites, start=1):
-        out.append(_site_change(store, ws, site, since))
+        out.append(_site_change(store, site, since))
         if progress:
             progress(i, len(sites), site.name)
     out.sort(key=lambda c: (-c.area_m2, -c.strength, c.site))
