@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -160,6 +161,8 @@ class Run(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: sitewatch.Flag values (warnings about the whole run); [] for runs before 0009
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 
     detections: Mapped[list[Detection]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="Detection.id"
@@ -182,6 +185,8 @@ class Detection(BBoxMixin, Base):
     centroid_lon: Mapped[float | None] = mapped_column(Float)
     centroid_lat: Mapped[float | None] = mapped_column(Float)
     change_id: Mapped[int | None] = mapped_column(ForeignKey("changes.id"), index=True)
+    #: sitewatch.Flag values (warnings about this detection); [] before 0009
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 
     run: Mapped[Run] = relationship(back_populates="detections")
 
