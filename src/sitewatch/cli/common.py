@@ -1,18 +1,58 @@
-"""What every command shares: the workspace and printing."""
+"""What every command shares: the workspace and printing.
+
+Names, credits, paths, STAC ids and article text are user text: whatever a command prints
+goes through :func:`shown` (the consoles below apply it to every string they print, with
+Rich markup and emoji codes off), so a name such as ``[/b]`` or ``\x1b[31m`` is printed as
+written and never reaches the terminal as markup or as an escape sequence. The catalog
+keeps the exact text.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from sitewatch.api import Workspace
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+#: characters a terminal acts on rather than shows: C0 controls but newline and tab, DEL,
+#: C1 controls, the bidirectional marks, embeddings, overrides and isolates (which reorder
+#: what follows them, e.g. U+202E), and the Unicode line and paragraph separators
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
+                      "\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def shown(text: str) -> str:
+    """``text`` safe to print: each control or bidirectional-override character written
+    as its escape (ESC as ``\\x1b``, U+202E as ``\\u202e``); newlines and tabs kept."""
+    return _CONTROL.sub(_visible, text)
+
+
+def markup_safe(text: str) -> str:
+    """``text`` for a place that renders Rich markup (a progress column): :func:`shown`,
+    then its square brackets escaped."""
+    return escape(shown(text))
+
+
+class _SafeConsole(Console):
+    """A console that prints every string through :func:`shown`."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(*(shown(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+out = _SafeConsole(highlight=False, soft_wrap=True, markup=False, emoji=False)
+err = _SafeConsole(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 def open_ws() -> Workspace:
@@ -26,4 +66,8 @@ def open_ws() -> Workspace:
 
 
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+    """``obj`` as indented JSON; control and bidirectional-override characters in strings
+    are written as ``\\uXXXX`` escapes (the same JSON value, nothing for a terminal to act
+    on)."""
+    text = json.dumps(obj, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write(_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")

@@ -11,7 +11,7 @@ import typer
 if TYPE_CHECKING:
     from sitewatch.api import Workspace
 
-from sitewatch.cli.common import err, open_ws, out, print_json
+from sitewatch.cli.common import err, markup_safe, open_ws, out, print_json
 from sitewatch.errors import InputFileError
 
 app = typer.Typer(help="Import and list the scenes of a site.", no_args_is_help=True)
@@ -68,7 +68,8 @@ def _import_bulk(ws: Workspace, site: str, paths: list[Path], facts: dict[str, A
         task = bar.add_task("", total=None)
 
         def step(done: int, total: int, outcome: Any) -> None:
-            bar.update(task, completed=done, total=total, description=outcome.path.name)
+            bar.update(task, completed=done, total=total,
+                       description=markup_safe(outcome.path.name))
 
         outcomes = ws.import_scenes(s, paths, step, **facts)
     imported = [o for o in outcomes if o.scene is not None]

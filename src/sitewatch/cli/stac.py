@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sitewatch.cli.common import err, open_ws, out, print_json
+from sitewatch.cli.common import err, markup_safe, open_ws, out, print_json
 from sitewatch.errors import InputFileError, InputValueError
 
 app = typer.Typer(help="Search STAC APIs over a site and load the AOI window of each item.",
@@ -99,7 +99,8 @@ def fetch_(
         task = bar.add_task("", total=None)
         found, outcomes = ws.stac_fetch(
             site, p, collection, s, e, max_cloud, min_clear,
-            lambda i, n, o: bar.update(task, completed=i, total=n, description=o.item.id))
+            lambda i, n, o: bar.update(task, completed=i, total=n,
+                                       description=markup_safe(o.item.id)))
     for bad in found.malformed:
         err.print(f"malformed item {bad.id}: {bad.problem}", markup=False)
     for o in outcomes:
