@@ -289,22 +289,23 @@ class Store(WatchCatalog):
 
         tracked = {c.id: c for c in s.scalars(
             select(rows.Change).where(rows.Change.site_id == run.site_id))}
+        # a site's first run has nothing to match: no outline need be parsed
         found = match([m.json.loads(d.polygon_geojson) for d in run.detections],
-                      {cid: m.json.loads(c.polygon_geojson) for cid, c in tracked.items()})
+                      {cid: m.json.loads(c.polygon_geojson) for cid, c in tracked.items()}
+                      ) if tracked else {}
         now = utcnow()
         when = ObsDate.parse(after_date).sort_key
+        new: list[tuple[rows.Detection, rows.Change]] = []
         for i, d in enumerate(run.detections):
             cid = found.get(i)
             if cid is None:
-                c = rows.Change(site_id=run.site_id, change_type=d.change_type,
-                                status=ReviewStatus.UNREVIEWED.value, first_run_id=run.id,
-                                last_run_id=run.id, first_seen=after_date, last_seen=after_date,
-                                polygon_geojson=d.polygon_geojson, created_at=now,
-                                updated_at=now, min_lon=d.min_lon, min_lat=d.min_lat,
-                                max_lon=d.max_lon, max_lat=d.max_lat)
-                s.add(c)
-                s.flush()
-                d.change_id = c.id
+                new.append((d, rows.Change(
+                    site_id=run.site_id, change_type=d.change_type,
+                    status=ReviewStatus.UNREVIEWED.value, first_run_id=run.id,
+                    last_run_id=run.id, first_seen=after_date, last_seen=after_date,
+                    polygon_geojson=d.polygon_geojson, created_at=now, updated_at=now,
+                    min_lon=d.min_lon, min_lat=d.min_lat, max_lon=d.max_lon,
+                    max_lat=d.max_lat)))
                 continue
             c = tracked[cid]
             d.change_id = c.id
@@ -316,6 +317,11 @@ class Store(WatchCatalog):
                 c.min_lon, c.min_lat, c.max_lon, c.max_lat = (d.min_lon, d.min_lat,
                                                               d.max_lon, d.max_lat)
             c.updated_at = now
+        if new:  # one batched INSERT for the new changes, then link their detections
+            s.add_all([c for _, c in new])
+            s.flush()
+            for d, c in new:
+                d.change_id = c.id
 
     def _run(self, s: Session, run_id: int) -> Run:
         row = s.scalar(select(rows.Run).where(rows.Run.id == run_id)

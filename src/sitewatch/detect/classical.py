@@ -53,8 +53,9 @@ class CvaParams:
 FIT_SAMPLE = 250_000
 
 
-def _standardise(x: np.ndarray, valid: np.ndarray) -> tuple[float, float]:
-    v = x[valid]
+def _standardise(x: np.ndarray, valid: np.ndarray | None) -> tuple[float, float]:
+    """Mean and standard deviation of ``x`` over ``valid`` (None: every pixel)."""
+    v = x if valid is None else x[valid]
     sd = float(v.std())
     return float(v.mean()), sd if sd > 0 else 1.0
 
@@ -70,9 +71,10 @@ def normalise_pair(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
     """
     zb = np.empty_like(before, dtype=np.float32)
     za = np.empty_like(after, dtype=np.float32)
+    where = None if valid.all() else valid
     for i in range(before.shape[0]):
-        mb, sb = _standardise(before[i], valid)
-        ma, sa = _standardise(after[i], valid)
+        mb, sb = _standardise(before[i], where)
+        ma, sa = _standardise(after[i], where)
         zb[i] = (before[i] - mb) / sb
         za[i] = (after[i] - ma) / sa
     first = np.sqrt(((za - zb) ** 2).mean(axis=0))
@@ -94,9 +96,16 @@ def normalise_pair(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
 
 
 def _smooth(stack: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing of each band over valid pixels only (normalised convolution),
+    in float32. Where every pixel is valid the weights are 1 (reflected edges) and are not
+    computed."""
     if sigma <= 0:
         return stack
-    out = np.empty_like(stack)
+    out = np.empty_like(stack, dtype=np.float32)
+    if valid.all():
+        for i, b in enumerate(stack):
+            ndimage.gaussian_filter(b.astype(np.float32, copy=False), sigma, output=out[i])
+        return out
     w = ndimage.gaussian_filter(valid.astype(np.float32), sigma)
     for i, b in enumerate(stack):
         s = ndimage.gaussian_filter(np.where(valid, b, 0).astype(np.float32), sigma)
@@ -120,8 +129,13 @@ def cva_change(before: np.ndarray, after: np.ndarray, band_names: Sequence[str],
     if valid.sum() < 64:
         raise InputValueError("fewer than 64 pixels have data in both images: nothing to compare")
     zb, za = normalise_pair(before, after, valid, p.invariant_quantile)
-    zb, za = _smooth(zb, valid, p.smooth_sigma_px), _smooth(za, valid, p.smooth_sigma_px)
-    magnitude = np.sqrt(((za - zb) ** 2).mean(axis=0)).astype(np.float32)
+    # smoothing is linear: smoothing the difference equals the difference of the smoothed
+    # stacks, at half the filtering
+    za -= zb
+    diff = _smooth(za, valid, p.smooth_sigma_px)
+    del za, zb
+    magnitude = np.sqrt((diff * diff).mean(axis=0)).astype(np.float32)
+    del diff
     magnitude[~valid] = np.nan
     otsu = float(threshold_otsu(magnitude[valid]))
     threshold = max(otsu, p.min_threshold)

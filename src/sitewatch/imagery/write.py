@@ -4,6 +4,7 @@ so a crash never leaves a half-written raster where a finished one is expected."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -38,16 +39,51 @@ def write_cog(path: Path, data: np.ndarray, crs: str, transform: Affine,
     return path
 
 
+#: integer types a chip of whole numbers is stored in, smallest first, with the value kept
+#: for "no data" (NaN in memory)
+_CHIP_INTS = (("uint8", 255), ("uint16", 65535), ("int16", -32768))
+
+
+def _whole_number_dtype(arr: np.ndarray) -> tuple[str, int] | None:
+    """The smallest integer type that holds every finite value of ``arr`` exactly, with a
+    no-data value none of them takes; None if a value has a fraction or none fits."""
+    lo, hi = np.inf, -np.inf
+    for band in arr:
+        finite = band[np.isfinite(band)]
+        if finite.size == 0:
+            continue
+        if not np.array_equal(finite, np.rint(finite)):
+            return None
+        lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+    if lo > hi:
+        return None
+    for name, nodata in _CHIP_INTS:
+        info = np.iinfo(name)
+        if info.min <= lo and hi <= info.max and not lo <= nodata <= hi:
+            return name, nodata
+    return None
+
+
 def write_chip(path: Path, data: np.ndarray, crs: str, transform: Affine,
                nodata: float | None = np.nan, blocksize: int = 512) -> Path:
-    """Write a working chip: a tiled GeoTIFF in the array's own dtype, compressed with
-    ZSTD level 1 (fast, with the floating-point predictor for floats), no overviews.
+    """Write a working chip: a tiled GeoTIFF compressed with ZSTD level 1, no overviews.
+
+    A float chip whose values are all whole numbers (pixels read straight from an integer
+    scene, not resampled) is stored in the smallest integer type that holds them, NaN as
+    that type's no-data value: half the bytes of float32 or less, and about three times
+    faster to compress. :func:`read_chip` gives back the same float32 array.
 
     Chips are site-sized caches that sitewatch itself reads whole or by window; a COG's
     overviews and DEFLATE cost several times the read and nobody reads them.
     """
     arr = data if data.ndim == 3 else data[None]
     floating = np.issubdtype(arr.dtype, np.floating)
+    if floating and nodata is not None and np.isnan(nodata):
+        compact = _whole_number_dtype(arr)
+        if compact is not None:
+            name, nodata = compact
+            arr = np.where(np.isfinite(arr), arr, nodata).astype(name)
+            floating = False
     tiled = arr.shape[1] > blocksize or arr.shape[2] > blocksize
     profile = {
         "driver": "GTiff", "width": arr.shape[2], "height": arr.shape[1], "count": arr.shape[0],
@@ -61,6 +97,18 @@ def write_chip(path: Path, data: np.ndarray, crs: str, transform: Affine,
     with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as ds:
         ds.write(arr)
     return path
+
+
+def read_chip(path: Path | str, window: Any = None) -> np.ndarray:
+    """A chip written by :func:`write_chip` (or by an older sitewatch, as float32), whole or
+    a window of it: (bands, h, w) float32, NaN where there is no data."""
+    with rasterio.open(path) as ds:
+        data = ds.read(window=window, out_dtype=np.float32)
+        nodata = ds.nodata
+    if nodata is not None and not np.isnan(nodata) and not np.issubdtype(
+            np.dtype(ds.dtypes[0]), np.floating):
+        data[data == np.float32(nodata)] = np.nan
+    return data
 
 
 def write_mask(path: Path, mask: np.ndarray, crs: str | None = None,

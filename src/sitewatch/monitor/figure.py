@@ -7,8 +7,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import rasterio
 from shapely import affinity
 from shapely.geometry import shape
 
@@ -18,6 +16,7 @@ from sitewatch.evidence.figure import Panel, before_after_png
 from sitewatch.fileio import atomic_path
 from sitewatch.geo.aoi import to_crs
 from sitewatch.geo.grid import Grid
+from sitewatch.imagery.write import read_chip
 from sitewatch.model import Alert
 
 log = logging.getLogger(__name__)
@@ -49,8 +48,7 @@ def alert_figure(store: Store, lay: Layout, alert: Alert) -> Path | None:
             chip = store.chip(sid, run.parameters["grid_key"], ref)
             if chip is None or not Path(chip.path).is_file():
                 return None
-            with rasterio.open(chip.path) as ds:
-                data = ds.read().astype(np.float32, copy=False)
+            data = read_chip(chip.path)
             idx = [scene.band_names.index(n) for n in names]
             panels.append(Panel(data[idx], names, f"{role}  {scene.acquired_text}",
                                 scene.credit))

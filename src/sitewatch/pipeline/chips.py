@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import rasterio
 from rasterio import features
 
 from sitewatch.catalog import Store
@@ -20,7 +19,7 @@ from sitewatch.geo.aoi import to_crs
 from sitewatch.geo.coreg import estimate_shift
 from sitewatch.geo.grid import Grid, site_grid
 from sitewatch.imagery.local import ImageInfo, read_onto_grid
-from sitewatch.imagery.write import write_chip
+from sitewatch.imagery.write import read_chip, write_chip
 from sitewatch.model import Chip, Scene, Site
 from sitewatch.pipeline.watchlist import scene_info
 
@@ -51,8 +50,7 @@ def aoi_mask(site: Site, grid: Grid) -> np.ndarray:
 
 
 def _load(path: Path) -> np.ndarray:
-    with rasterio.open(path) as ds:
-        return ds.read().astype(np.float32, copy=False)
+    return read_chip(path)
 
 
 @dataclass(frozen=True)

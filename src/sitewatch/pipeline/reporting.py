@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import rasterio
 from shapely import affinity
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
@@ -19,7 +18,7 @@ from sitewatch.evidence.report import ReportData, render_html, when
 from sitewatch.geo.aoi import to_crs
 from sitewatch.geo.area import area_perimeter_m
 from sitewatch.geo.grid import Grid
-from sitewatch.imagery.write import atomic_path
+from sitewatch.imagery.write import atomic_path, read_chip
 from sitewatch.model import Chip, Run, Scene
 
 
@@ -37,8 +36,7 @@ def _chip(store: Store, run: Run, scene: Scene) -> tuple[Chip, np.ndarray]:
             f"the chip of scene {scene.id} is missing from the workspace: "
             "re-run 'sitewatch analyze' for this site"
         )
-    with rasterio.open(chip.path) as ds:
-        return chip, ds.read().astype(np.float32, copy=False)
+    return chip, read_chip(chip.path)
 
 
 def write_report(store: Store, ws: Layout, site_name: str | int, out: Path,

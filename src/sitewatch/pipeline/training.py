@@ -23,7 +23,7 @@ from sitewatch.catalog import Store
 from sitewatch.errors import InputValueError
 from sitewatch.geo.aoi import to_crs
 from sitewatch.geo.grid import Grid
-from sitewatch.imagery.write import atomic_path
+from sitewatch.imagery.write import atomic_path, read_chip
 from sitewatch.model import Change, ReviewStatus, Run
 
 
@@ -82,8 +82,7 @@ def _tile(store: Store, change: Change, run: Run, confirmed: list[Change], size:
     data = []
     for chip in chips:
         assert chip is not None
-        with rasterio.open(chip.path) as ds:
-            data.append(ds.read(window=win).astype(np.float32))
+        data.append(read_chip(chip.path, window=win))
     names = list(p["bands"])
     before, after = store.scene(run.before_scene_id), store.scene(run.after_scene_id)
     ib = [before.band_names.index(n) for n in names]

@@ -1,0 +1,58 @@
+"""Chips are stored as compactly as their values allow and read back exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+
+from sitewatch.imagery.write import read_chip, write_chip
+
+TF = Affine(10, 0, 500_000, 0, -10, 4_000_000)
+
+
+def _roundtrip(tmp_path: Path, data: np.ndarray) -> tuple[np.ndarray, str]:
+    path = write_chip(tmp_path / "c.tif", data, "EPSG:32633", TF, blocksize=256)
+    with rasterio.open(path) as ds:
+        dtype = ds.dtypes[0]
+    return read_chip(path), dtype
+
+
+@pytest.mark.parametrize(("lo", "hi", "dtype"), [(0, 254, "uint8"), (0, 12000, "uint16"),
+                                                 (-2000, 9000, "int16"),
+                                                 (0, 65535, "float32"),
+                                                 (-40000, 10, "float32")])
+def test_whole_numbers_take_the_smallest_integer_type(tmp_path: Path, lo: int, hi: int,
+                                                      dtype: str) -> None:
+    rng = np.random.default_rng(3)
+    data = rng.integers(lo, hi + 1, size=(4, 300, 520)).astype(np.float32)
+    data[:, 0, 0] = lo
+    data[:, 1, 1] = hi
+    data[:, 10:40, 100:200] = np.nan  # no data in every band
+    data[2, 50, 60] = np.nan  # and in one band only
+    back, stored = _roundtrip(tmp_path, data)
+    assert stored == dtype
+    assert back.dtype == np.float32
+    np.testing.assert_array_equal(back, data)  # NaN where NaN, every value exact
+
+
+def test_fractions_stay_float(tmp_path: Path) -> None:
+    data = np.full((2, 64, 64), 1000.0, np.float32)
+    data[1, 5, 5] = 1000.25  # one resampled pixel is enough
+    data[0, :3] = np.nan
+    back, stored = _roundtrip(tmp_path, data)
+    assert stored == "float32"
+    np.testing.assert_array_equal(back, data)
+
+
+def test_all_no_data_and_windows(tmp_path: Path) -> None:
+    empty = np.full((1, 32, 32), np.nan, np.float32)
+    back, stored = _roundtrip(tmp_path, empty)
+    assert stored == "float32" and np.isnan(back).all()
+    data = np.arange(3 * 40 * 50, dtype=np.float32).reshape(3, 40, 50) % 300
+    path = write_chip(tmp_path / "w.tif", data, "EPSG:32633", TF)
+    win = rasterio.windows.Window(5, 7, 20, 10)
+    np.testing.assert_array_equal(read_chip(path, window=win), data[:, 7:17, 5:25])
