@@ -14,6 +14,14 @@ from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from sitewatch.errors import GeometryError, InputFileError, InputValueError
+from sitewatch.geo.antimeridian import (
+    crosses_antimeridian,
+    is_wgs84,
+    local_crs,
+    projected_to_wgs84,
+    split_lonlat,
+    wgs84_to_projected,
+)
 
 MAX_RADIUS_M = 200_000.0
 
@@ -44,9 +52,27 @@ def utm_crs(lon: float, lat: float) -> CRS:
     return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
+def grid_crs(lon: float, lat: float) -> CRS:
+    """The projected CRS of a site's grid: its UTM zone, or the Universal Polar
+    Stereographic CRS north of 84N and south of 80S, where UTM is not defined."""
+    if lat > 84.0:
+        return CRS.from_epsg(32661)
+    if lat < -80.0:
+        return CRS.from_epsg(32761)
+    return utm_crs(lon, lat)
+
+
 def to_crs(geom: BaseGeometry, src: CRS | str, dst: CRS | str) -> BaseGeometry:
+    """``geom`` from ``src`` to ``dst``. Lon/lat geometries split at the antimeridian (or
+    polar caps) are joined again in a projected ``dst``; a projected geometry that lands
+    across the antimeridian or round a pole in lon/lat is split (RFC 7946)."""
+    if is_wgs84(src) and not is_wgs84(dst):
+        return wgs84_to_projected(geom, dst)
     tf = Transformer.from_crs(src, dst, always_xy=True)
-    return shapely.transform(geom, tf.transform, interleaved=False)
+    out = shapely.transform(geom, tf.transform, interleaved=False)
+    if is_wgs84(dst) and not is_wgs84(src) and not out.is_empty and crosses_antimeridian(out):
+        return projected_to_wgs84(geom, src, densify=False)
+    return out
 
 
 def aoi_from_point(lon: float, lat: float, radius_m: float) -> BaseGeometry:
@@ -56,9 +82,10 @@ def aoi_from_point(lon: float, lat: float, radius_m: float) -> BaseGeometry:
         raise InputValueError(
             f"radius {radius_m} m is out of range: give a radius between 1 and {MAX_RADIUS_M:.0f} m"
         )
-    local = CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
     circle = Point(0.0, 0.0).buffer(radius_m, quad_segs=16)
-    return to_crs(circle, local, "EPSG:4326")
+    # built in the azimuthal projection of its centre, then split at the antimeridian or
+    # closed along the pole it contains
+    return projected_to_wgs84(circle, local_crs(lon, lat), densify=False)
 
 
 def _geometry_of(doc: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -104,7 +131,7 @@ def aoi_from_geojson(path: Path) -> BaseGeometry:
     declared = declared_crs(doc, path)
     if declared is not None:
         geom = to_crs(geom, declared, "EPSG:4326")
-    return check_aoi(geom, str(path))
+    return check_aoi(split_lonlat(geom), str(path))
 
 
 def declared_crs(doc: dict[str, Any], path: Path) -> str | None:

@@ -1,4 +1,5 @@
-"""One grid per site: the site's UTM zone, square pixels, snapped to the pixel size."""
+"""One grid per site: the site's UTM zone (UPS near the poles), square pixels, snapped to the
+pixel size."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from affine import Affine
 from shapely.geometry.base import BaseGeometry
 
 from sitewatch.errors import InputValueError
-from sitewatch.geo.aoi import to_crs, utm_crs
+from sitewatch.geo.antimeridian import lonlat_centre
+from sitewatch.geo.aoi import grid_crs, to_crs
 
 MAX_GRID_PX = 4096
 
@@ -64,10 +66,11 @@ def nice_resolution(gsd_m: float) -> float:
 
 
 def site_grid(aoi_wgs84: BaseGeometry, gsd_m: float, max_px: int = MAX_GRID_PX) -> Grid:
-    """The grid of a site: UTM zone of the AOI centre, pixel ``gsd_m`` (coarsened so that
-    neither side exceeds ``max_px``), edges snapped outward to whole pixels."""
-    c = aoi_wgs84.centroid
-    crs = utm_crs(c.x, c.y)
+    """The grid of a site: UTM zone of the AOI centre (polar stereographic near the poles;
+    the centre is found on the sphere, so an AOI split at the antimeridian gets the zone it
+    lies in), pixel ``gsd_m`` (coarsened so that neither side exceeds ``max_px``), edges
+    snapped outward to whole pixels."""
+    crs = grid_crs(*lonlat_centre(aoi_wgs84))
     w, s, e, n = to_crs(aoi_wgs84, "EPSG:4326", crs).bounds
     res = nice_resolution(gsd_m)
     while max(e - w, n - s) / res > max_px:

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from sitewatch.catalog import Store
 from sitewatch.errors import GeometryError, InputValueError
-from sitewatch.geo.aoi import check_aoi, geometry_json, to_crs
+from sitewatch.geo.antimeridian import footprint_wgs84
+from sitewatch.geo.aoi import check_aoi, geometry_json
 from sitewatch.imagery.local import ImageInfo, inspect_image, sha256_file
 from sitewatch.imagery.names import ProductName, product_name_of_path
 from sitewatch.model import Provenance, Scene, Site, SiteSource
@@ -95,7 +95,7 @@ def add_scene_file(store: Store, site: Site, spec: SceneSpec) -> Scene:
         raise InputValueError("--scale 0 would erase the image: give e.g. 0.0001")
     info = georeferenced_info(spec)
     crs = info.crs or "EPSG:4326"  # georeferenced_info guarantees a CRS
-    footprint = to_crs(box(*info.bounds), crs, "EPSG:4326")
+    footprint = footprint_wgs84(info.bounds, crs)  # split at the antimeridian, like AOIs
     aoi = check_aoi(site.aoi_geom, site.name)
     if not footprint.intersects(aoi) or footprint.intersection(aoi).area <= 0:
         raise GeometryError(
