@@ -11,7 +11,7 @@ from affine import Affine
 from pyproj import Transformer
 from rasterio import features
 from scipy import ndimage
-from shapely.geometry import mapping, shape
+from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from sitewatch.detect.classical import CHANGE_TYPES, ChangeResult
@@ -87,7 +87,10 @@ def extract_objects(result: ChangeResult, transform: Affine | None = None,
     for geom_doc, value in features.shapes(labels.astype(np.int32), mask=changed,
                                            connectivity=4, transform=tf):
         lab = int(value)
-        geom = shape(geom_doc)
+        rings = geom_doc["coordinates"]  # a polygon from the raster: shell, then holes
+        geom = shapely.polygons(np.asarray(rings[0], dtype=np.float64),
+                                holes=[np.asarray(r, dtype=np.float64) for r in rings[1:]]
+                                or None)
         ctype = CHANGE_TYPES.get(int(dominant[lab]), "change")
         score = score_of(float(mean_mag[lab - 1]), result.threshold)
         pixels = int(counts[lab - 1])

@@ -37,7 +37,10 @@ def to_rgb(stack: np.ndarray, names: Sequence[str]) -> np.ndarray:
     """(bands, h, w) -> (3, h, w) by band names."""
     names = list(names)
     if all(n in names for n in ("red", "green", "blue")):
-        return np.stack([stack[names.index(n)] for n in ("red", "green", "blue")])
+        idx = [names.index(n) for n in ("red", "green", "blue")]
+        if idx == list(range(idx[0], idx[0] + 3)):  # already in order: a view, no copy
+            return stack[idx[0]:idx[0] + 3]
+        return stack[idx]
     if stack.shape[0] >= 3:
         return stack[:3]
     return np.repeat(stack[:1], 3, axis=0)
@@ -67,7 +70,12 @@ def normalise_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray
     span = max(scale_hi - scale_lo, 1e-6)
 
     def norm(x: np.ndarray) -> np.ndarray:
-        return np.clip(np.nan_to_num((x - scale_lo) / span, nan=0.0), 0, 1).astype(np.float32)
+        # the same values as clip(nan_to_num((x - lo) / span), 0, 1), in one float32 buffer
+        y = np.subtract(x, scale_lo, dtype=np.float32)
+        y /= np.float32(span)
+        np.clip(y, 0, 1, out=y)  # +-inf land on 1 and 0; NaN stays NaN
+        np.copyto(y, 0, where=np.isnan(y))
+        return y
 
     return norm(a), norm(b)
 
