@@ -64,7 +64,7 @@ def open_workspace(target: str | os.PathLike[str] | None = None, *, db: str | No
     lay = layout(home, url)
     if create:
         lay.ensure()
-    return Workspace(lay, Store(lay.db_url))
+    return Workspace(lay, Store(lay.db_url, root=lay.home))
 
 
 def upgrade_catalog(target: str | os.PathLike[str] | None = None, *, db: str | None = None

@@ -26,7 +26,9 @@ class NotFoundError(SitewatchError, LookupError):
 
 
 class ConflictError(SitewatchError, ValueError):
-    """A named thing already exists."""
+    """A named thing already exists (``existing_id``: its id, when known)."""
+
+    existing_id: int | None = None
 
 
 class GeometryError(SitewatchError, ValueError):

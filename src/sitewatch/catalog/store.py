@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from sitewatch.catalog import mappers as m
 from sitewatch.catalog import rows
+from sitewatch.catalog.paths import PathMapper
+from sitewatch.catalog.retry import on_conflict_retry
 from sitewatch.catalog.schema import check_schema, make_engine
 from sitewatch.catalog.watch import WatchCatalog
 from sitewatch.errors import ConflictError, InputValueError, NotFoundError
@@ -54,10 +57,16 @@ class Store(WatchCatalog):
 
     Opening checks the schema (a new SQLite workspace is created at the latest revision;
     anything older asks for ``sitewatch db upgrade``). Thread-safe; open one per process.
+
+    ``root``: the workspace directory. Files under it (chips, run masks, timeline rasters,
+    scenes fetched or converted into it) are stored relative to it and read back against
+    it, so a copied workspace reads its own files; absolute rows of older catalogs are
+    read as they are.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, root: str | Path | None = None) -> None:
         self.url = url
+        self.paths = PathMapper(root)
         self.engine = make_engine(url)
         check_schema(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
@@ -162,8 +171,7 @@ class Store(WatchCatalog):
             s.flush()
             return m.site_from_row(row)
 
-    def add_source(self, site_id: int, source: SiteSource) -> bool:
-        """Attach a text to a site; False when that text (same sha256) is already there."""
+    def _add_source(self, site_id: int, source: SiteSource) -> bool:
         with self.session() as s:
             dup = s.scalar(select(rows.SiteSource.id).where(
                 rows.SiteSource.site_id == site_id, rows.SiteSource.sha256 == source.sha256))
@@ -174,14 +182,24 @@ class Store(WatchCatalog):
             s.add(row)
         return True
 
+    def add_source(self, site_id: int, source: SiteSource) -> bool:
+        """Attach a text to a site; False when that text (same sha256) is already there
+        (also when another process attached it at the same moment)."""
+        try:
+            return self._add_source(site_id, source)
+        except IntegrityError:
+            return False
+
     # --- scenes --------------------------------------------------------------------------
     def add_scene(self, scene: Scene, footprint_wgs84: tuple[float, float, float, float]
                   ) -> Scene:
         """Insert ``scene`` (its ``id`` is ignored); ConflictError if the site already has
         a scene with the same sha256."""
         def conflict(dup: Any) -> ConflictError:
-            return ConflictError(f"{scene.path} is already scene {dup} of this site (same "
-                                 "sha256): nothing to import")
+            exc = ConflictError(f"{scene.path} is already scene {dup} of this site (same "
+                                "sha256): nothing to import")
+            exc.existing_id = dup if isinstance(dup, int) else None
+            return exc
 
         try:
             with self.session() as s:
@@ -190,12 +208,21 @@ class Store(WatchCatalog):
                 if dup is not None:
                     raise conflict(dup)
                 row = m.scene_to_row(scene, footprint_wgs84)
+                row.path = self.paths.to_catalog(scene.path)
                 row.imported_at = utcnow()
                 s.add(row)
                 s.flush()
-                return m.scene_from_row(row)
-        except IntegrityError as exc:
-            raise conflict("(imported at the same moment)") from exc
+                return self._scene(row)
+        except IntegrityError as exc:  # imported by another process at the same moment
+            with self.session() as s:
+                dup = s.scalar(select(rows.Scene.id).where(
+                    rows.Scene.site_id == scene.site_id, rows.Scene.sha256 == scene.sha256))
+            raise conflict(dup if dup is not None else "(imported at the same moment)"
+                           ) from exc
+
+    def _scene(self, row: rows.Scene) -> Scene:
+        scene = m.scene_from_row(row)
+        return dataclasses.replace(scene, path=self.paths.from_catalog(scene.path))
 
     def scenes(self, site_id: int, include_removed: bool = False) -> list[Scene]:
         """The site's scenes, earliest first (intervals sort by their start)."""
@@ -203,7 +230,7 @@ class Store(WatchCatalog):
             q = select(rows.Scene).where(rows.Scene.site_id == site_id)
             if not include_removed:
                 q = q.where(rows.Scene.removed_at.is_(None))
-            found = [m.scene_from_row(r) for r in s.scalars(q)]
+            found = [self._scene(r) for r in s.scalars(q)]
         return sorted(found, key=scene_sort_key)
 
     def scene(self, scene_id: int) -> Scene:
@@ -211,7 +238,7 @@ class Store(WatchCatalog):
             row = s.get(rows.Scene, scene_id)
             if row is None:
                 raise NotFoundError(f"no scene with id {scene_id}: see 'sitewatch scenes list'")
-            return m.scene_from_row(row)
+            return self._scene(row)
 
     def remove_scene(self, scene_id: int) -> Scene:
         """Take a scene out of lists and analyses; runs that cite it keep resolving."""
@@ -223,13 +250,17 @@ class Store(WatchCatalog):
                 raise ConflictError(f"scene {scene_id} is already removed")
             row.removed_at = utcnow()
             s.flush()
-            return m.scene_from_row(row)
+            return self._scene(row)
 
     # --- chips ---------------------------------------------------------------------------
     def chip(self, scene_id: int, grid_key: str, reference_scene_id: int) -> Chip | None:
         with self.session() as s:
             row = s.scalar(self._chip_query(scene_id, grid_key, reference_scene_id))
-            return None if row is None else m.chip_from_row(row)
+            return None if row is None else self._chip(row)
+
+    def _chip(self, row: rows.Chip) -> Chip:
+        chip = m.chip_from_row(row)
+        return dataclasses.replace(chip, path=self.paths.from_catalog(chip.path))
 
     @staticmethod
     def _chip_query(scene_id: int, grid_key: str, reference_scene_id: int) -> Any:
@@ -240,18 +271,24 @@ class Store(WatchCatalog):
     def put_chip(self, chip: Chip) -> Chip:
         """Insert or replace the chip of (scene, grid, reference); a chip is a cache of
         pixels recomputable from its scene, so replacing it loses no history."""
-        for _ in range(3):
-            try:
-                with self.session() as s:
-                    row = m.chip_to_row(chip)
-                    row.created_at = utcnow()
-                    _replace(s, self._chip_query(chip.scene_id, chip.grid_key,
-                                                 chip.reference_scene_id), row)
-                    return m.chip_from_row(row)
-            except IntegrityError:  # another process wrote the same chip at the same moment
-                continue
-        raise ConflictError(f"the chip of scene {chip.scene_id} is being written by another "
-                            "process: try again")
+        def write() -> Chip:
+            with self.session() as s:
+                row = m.chip_to_row(chip)
+                row.path = self.paths.to_catalog(chip.path)
+                row.created_at = utcnow()
+                _replace(s, self._chip_query(chip.scene_id, chip.grid_key,
+                                             chip.reference_scene_id), row)
+                return self._chip(row)
+
+        return on_conflict_retry(write, f"the chip of scene {chip.scene_id}")
+
+    def drop_chips(self, chip_ids: list[int]) -> None:
+        """Forget chips (caches) that a failed command made; their files are the caller's."""
+        if not chip_ids:
+            return
+        with self.session() as s:
+            for row in s.scalars(select(rows.Chip).where(rows.Chip.id.in_(chip_ids))):
+                s.delete(row)
 
     # --- runs, detections and tracked changes ----------------------------------------------
     def save_run(self, run: Run, after_date: str) -> tuple[Run, bool]:
@@ -269,8 +306,10 @@ class Store(WatchCatalog):
                                parameters=run.parameters, versions=run.versions,
                                before_scene_id=run.before_scene_id,
                                after_scene_id=run.after_scene_id, status=run.status.value,
-                               timings_s=run.timings_s, summary=run.summary,
+                               timings_s=run.timings_s,
+                               summary=self._summary(run.summary, self.paths.to_catalog),
                                started_at=run.started_at, finished_at=run.finished_at,
+                               flags=[f.value for f in run.flags],
                                detections=[m.detection_to_row(d) for d in run.detections])
                 s.add(row)
                 s.flush()
@@ -332,7 +371,16 @@ class Store(WatchCatalog):
         ids = {d.change_id for d in row.detections if d.change_id is not None}
         statuses = dict(s.execute(select(rows.Change.id, rows.Change.status)
                                   .where(rows.Change.id.in_(ids))).all()) if ids else {}
-        return m.run_from_row(row, statuses)
+        run = m.run_from_row(row, statuses)
+        return dataclasses.replace(run, summary=self._summary(run.summary,
+                                                              self.paths.from_catalog))
+
+    @staticmethod
+    def _summary(summary: dict[str, Any], convert: Any) -> dict[str, Any]:
+        """A run summary with its ``mask_path`` converted (to or from the catalog)."""
+        if not isinstance(summary.get("mask_path"), str):
+            return summary
+        return summary | {"mask_path": convert(summary["mask_path"])}
 
     def run_by_key(self, run_key: str) -> Run | None:
         with self.session() as s:
@@ -448,7 +496,7 @@ class Store(WatchCatalog):
             q = (select(rows.Chip).join(rows.Scene, rows.Scene.id == rows.Chip.scene_id)
                  .where(rows.Scene.site_id == site_id)
                  .order_by(rows.Chip.created_at.desc(), rows.Chip.id.desc()))
-            return [m.chip_from_row(r) for r in s.scalars(q)]
+            return [self._chip(r) for r in s.scalars(q)]
 
     # --- accounts of the review workspace ----------------------------------------------------
     def add_user(self, name: str, role: UserRole, password_hash: str) -> User:
@@ -489,29 +537,41 @@ class Store(WatchCatalog):
     def put_timeline(self, timeline: Timeline) -> Timeline:
         """Store a site's timeline, replacing the previous one (a timeline is recomputable
         from the scenes it names)."""
-        with self.session() as s:
-            row = m.timeline_to_row(timeline)
-            row.computed_at = utcnow()
-            _replace(s, select(rows.Timeline).where(rows.Timeline.site_id == timeline.site_id),
-                     row)
-            return m.timeline_from_row(row)
+        def write() -> Timeline:
+            with self.session() as s:
+                row = m.timeline_to_row(timeline)
+                row.outputs = {k: self.paths.to_catalog(v) for k, v in timeline.outputs.items()}
+                row.computed_at = utcnow()
+                _replace(s, select(rows.Timeline).where(
+                    rows.Timeline.site_id == timeline.site_id), row)
+                return self._timeline(row)
+
+        return on_conflict_retry(write, f"the timeline of site {timeline.site_id}")
+
+    def _timeline(self, row: rows.Timeline) -> Timeline:
+        tl = m.timeline_from_row(row)
+        return dataclasses.replace(tl, outputs={k: self.paths.from_catalog(v)
+                                                for k, v in tl.outputs.items()})
 
     def timeline(self, site_id: int) -> Timeline | None:
         with self.session() as s:
             row = s.scalar(select(rows.Timeline).where(rows.Timeline.site_id == site_id))
-            return None if row is None else m.timeline_from_row(row)
+            return None if row is None else self._timeline(row)
 
     # --- STAC items refused ------------------------------------------------------------------
     def add_stac_skip(self, skip: StacSkip) -> StacSkip:
         """Record (or update) why an item was not imported for a site."""
-        with self.session() as s:
-            row = m.skip_to_row(skip)
-            row.recorded_at = utcnow()
-            _replace(s, select(rows.StacSkip).where(
-                rows.StacSkip.site_id == skip.site_id,
-                rows.StacSkip.collection == skip.collection,
-                rows.StacSkip.item_id == skip.item_id), row)
-            return m.skip_from_row(row)
+        def write() -> StacSkip:
+            with self.session() as s:
+                row = m.skip_to_row(skip)
+                row.recorded_at = utcnow()
+                _replace(s, select(rows.StacSkip).where(
+                    rows.StacSkip.site_id == skip.site_id,
+                    rows.StacSkip.collection == skip.collection,
+                    rows.StacSkip.item_id == skip.item_id), row)
+                return m.skip_from_row(row)
+
+        return on_conflict_retry(write, f"the STAC skip of item {skip.item_id!r}")
 
     def stac_skips(self, site_id: int) -> list[StacSkip]:
         with self.session() as s:

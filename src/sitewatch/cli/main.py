@@ -269,10 +269,22 @@ def _internal(exc: Exception) -> int:
     """An internal error: say so in one line, with the traceback under -v."""
     if _VERBOSE["on"]:
         raise exc
-    err.print(f"sitewatch: internal error: {type(exc).__name__}: {exc} "
+    err.print(f"sitewatch: internal error: {_one_line(exc)} "
               "(run with -v for the traceback)", markup=False)
     return 1
 
 
 if __name__ == "__main__":
     sys.exit(main())
+def _one_line(exc: Exception) -> str:
+    """An unexpected error in one line; a database error never shows its SQL statement or
+    its parameters (user text), only the driver's first line."""
+    if not type(exc).__module__.startswith("sqlalchemy"):
+        return f"{type(exc).__name__}: {exc}"
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).split("[SQL:")[0].strip()
+    reason = text.splitlines()[0][:200] if text else "no reason given"
+    return (f"the catalog refused the command ({type(exc).__name__}: {reason}); "
+            "try again")
+
+

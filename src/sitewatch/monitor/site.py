@@ -86,7 +86,7 @@ def watch_site(task: SiteTask) -> SiteOutcome:
     """One site's part of a pass; never raises (errors are returned and recorded)."""
     t0 = time.perf_counter()
     try:
-        store = Store(task.db_url)
+        store = Store(task.db_url, root=task.home)
     except SitewatchError as exc:
         return SiteOutcome(task.site_id, task.name or f"id {task.site_id}",
                            errors=(str(exc),), finished=False)

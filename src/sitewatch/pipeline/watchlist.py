@@ -11,6 +11,7 @@ from shapely.geometry.base import BaseGeometry
 
 from sitewatch.catalog import Store
 from sitewatch.errors import GeometryError, InputValueError
+from sitewatch.faults import checkpoint
 from sitewatch.geo.antimeridian import footprint_wgs84
 from sitewatch.geo.aoi import check_aoi, geometry_json
 from sitewatch.imagery.local import ImageInfo, inspect_image, sha256_file
@@ -116,7 +117,10 @@ def add_scene_file(store: Store, site: Site, spec: SceneSpec) -> Scene:
         georef_source="user" if spec.bounds else "file", notes=spec.notes,
         properties=_properties(spec, product),
     )
-    return store.add_scene(scene, (w, s, e, n))
+    checkpoint("import.checked")
+    stored = store.add_scene(scene, (w, s, e, n))
+    checkpoint("import.stored")
+    return stored
 
 
 def _properties(spec: SceneSpec, product: ProductName | None) -> dict[str, Any]:
