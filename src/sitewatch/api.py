@@ -255,11 +255,17 @@ class Workspace:
 
     def import_scene(self, site: str | int | Site, path: str | os.PathLike[str],
                      **facts: Any) -> Scene:
-        """Import one image; ``facts``: date, provider, credit, licence, bounds, crs, bands,
-        notes, scale, offset (see ``sitewatch scenes import``)."""
+        """Import one image, or one Sentinel-2 band folder as one scene; ``facts``: date,
+        provider, credit, licence, bounds, crs, bands, notes, scale, offset (see
+        ``sitewatch scenes import``)."""
+        from sitewatch.imagery.s2folder import is_band_folder
+        from sitewatch.pipeline.bandfolder import add_band_folder
         from sitewatch.pipeline.watchlist import SceneSpec, add_scene_file
 
-        return add_scene_file(self.store, self.site(site), SceneSpec(path=Path(path), **facts))
+        spec = SceneSpec(path=Path(path), **facts)
+        if is_band_folder(spec.path):
+            return add_band_folder(self.store, self.layout, self.site(site), spec)
+        return add_scene_file(self.store, self.site(site), spec)
 
     def import_scenes(self, site: str | int | Site, paths: Sequence[str | os.PathLike[str]],
                       progress: Callable[[int, int, Any], None] | None = None,

@@ -11,7 +11,7 @@ import typer
 if TYPE_CHECKING:
     from sitewatch.api import Workspace
 
-from sitewatch.cli.common import err, markup_safe, open_ws, out, print_json
+from sitewatch.cli.common import err, open_ws, out, print_json
 from sitewatch.errors import InputFileError
 
 app = typer.Typer(help="Import and list the scenes of a site.", no_args_is_help=True)
@@ -21,8 +21,9 @@ app = typer.Typer(help="Import and list the scenes of a site.", no_args_is_help=
 def import_(
     site: Annotated[str, typer.Argument(help="Site id, name or alias.")],
     paths: Annotated[list[Path], typer.Argument(
-        help="Image files (GeoTIFF/COG, PNG, JPEG, BMP, ENVI), folders of them, or eo-learn "
-             "EOPatch folders.")],
+        help="Image files (GeoTIFF/COG, PNG, JPEG, BMP, ENVI), folders of them, eo-learn "
+             "EOPatch folders, or Sentinel-2 band folders (SAFE IMG_DATA, B02.tif ... "
+             "B08.tif, *_Bxx.tif), each one scene.")],
     date: Annotated[str | None, typer.Option(
         help="Acquisition date: YYYY-MM-DD, YYYY-MM, YYYY or START/END. Read from Landsat and "
              "Sentinel-2 product names when not given.")] = None,
@@ -50,8 +51,10 @@ def import_(
         date=date, provider=provider, credit=credit, licence=licence, bounds=bounds, crs=crs,
         bands=[b.strip().lower() for b in bands.split(",")] if bands else None, notes=notes,
         scale=scale, offset=offset)
+    from sitewatch.imagery.s2folder import is_band_folder
+
     ws = open_ws()
-    if len(paths) == 1 and not paths[0].is_dir():
+    if len(paths) == 1 and (not paths[0].is_dir() or is_band_folder(paths[0])):
         scene = ws.import_scene(site, paths[0], **facts)
         out.print(f"scene {scene.id} imported: {scene.width}x{scene.height} px, "
                   f"{scene.gsd_m:.2f} m, {scene.acquired_text}, {scene.provider}", markup=False)
@@ -60,18 +63,13 @@ def import_(
 
 
 def _import_bulk(ws: Workspace, site: str, paths: list[Path], facts: dict[str, Any]) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from sitewatch.cli.progress import progress
 
     s = ws.site(site)
-    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.description}"), console=err, transient=True) as bar:
-        task = bar.add_task("", total=None)
-
-        def step(done: int, total: int, outcome: Any) -> None:
-            bar.update(task, completed=done, total=total,
-                       description=markup_safe(outcome.path.name))
-
-        outcomes = ws.import_scenes(s, paths, step, **facts)
+    with progress("importing") as report:
+        outcomes = ws.import_scenes(s, paths, lambda done, total, o: report(done, total,
+                                                                            o.path.name),
+                                    **facts)
     imported = [o for o in outcomes if o.scene is not None]
     dups = [o for o in outcomes if o.duplicate]
     failed = [o for o in outcomes if o.scene is None and not o.duplicate]

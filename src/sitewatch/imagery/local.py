@@ -108,7 +108,9 @@ _BANDS_UM = [(0.40, 0.45, "coastal"), (0.45, 0.52, "blue"), (0.52, 0.60, "green"
 _S2 = {"b01": "coastal", "b02": "blue", "b03": "green", "b04": "red", "b08": "nir",
        "b8a": "nir08", "b11": "swir16", "b12": "swir22"}
 KNOWN_BANDS = {"red", "green", "blue", "nir", "swir16", "swir22", "coastal", "rededge",
-               "thermal", "gray", "pan", "alpha", "ndvi", "fmask", "qa_pixel", "scl", "clp"}
+               "thermal", "gray", "pan", "alpha", "ndvi", "fmask", "qa_pixel", "scl", "clp",
+               # the other Sentinel-2 bands, as Earth Search names them
+               "rededge1", "rededge2", "rededge3", "nir08", "nir09", "cirrus"}
 
 
 def band_name_from_text(text: str) -> str | None:

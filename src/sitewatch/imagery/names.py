@@ -7,7 +7,8 @@ Recognised (anywhere in a file or folder name):
 - Landsat Collection 1/2 product IDs: ``LC08_L2SP_035032_20200101_20200113_02_T1``;
 - Sentinel-2 product names: ``S2A_MSIL2A_20230715T083601_N0509_R064_T36UXV_...``;
 - Sentinel-2 granule/band files: ``T36UXV_20230715T083601_B04_10m.jp2``;
-- Element 84 Earth Search item IDs: ``S2B_36UXV_20230715_0_L2A``.
+- Element 84 Earth Search item IDs: ``S2B_36UXV_20230715_0_L2A``;
+- short Sentinel-2 file names: ``S2B_L1C_20181013_B04.tif``.
 """
 
 from __future__ import annotations
@@ -31,9 +32,13 @@ _S2_PRODUCT = re.compile(
 )
 _S2_GRANULE = re.compile(r"(?<![A-Z0-9])T(\d{2}[A-Z]{3})_(\d{8})T(\d{6})(?![0-9])")
 _S2_EARTH_SEARCH = re.compile(r"(?<![A-Z0-9])S2([ABCD])_(\d{2}[A-Z]{3})_(\d{8})_\d+_(L1C|L2A)")
+_S2_SHORT = re.compile(r"(?<![A-Z0-9])S2([ABCD])_(L1C|L2A)_(\d{8})(?![0-9])")
 
 _LANDSAT_SENSOR = {"C": "OLI/TIRS", "O": "OLI", "T": "TM", "E": "ETM+", "M": "MSS", "X": "MSS"}
 LANDSAT_CREDIT = "Landsat imagery courtesy of the U.S. Geological Survey"
+#: the wording the Copernicus licence requires ({year} = year of acquisition)
+COPERNICUS_CREDIT = "Contains modified Copernicus Sentinel data {year}"
+COPERNICUS_LICENCE = "Copernicus Sentinel data terms (free, full and open)"
 
 
 @dataclass(frozen=True)
@@ -70,11 +75,11 @@ def _landsat(platform_no: int, sensor_code: str, pid: str, day: date, tile: str,
                        "public domain (USGS)", tile, level)
 
 
-def _sentinel2(unit: str, pid: str, day: date, tile: str, level: str | None) -> ProductName:
-    credit = f"Contains modified Copernicus Sentinel data {day.year}"
+def _sentinel2(unit: str, pid: str, day: date, tile: str | None, level: str | None
+               ) -> ProductName:
     return ProductName(pid, day, f"Sentinel-2{unit}" if unit else "Sentinel-2", "MSI",
-                       "ESA Copernicus Sentinel-2", credit,
-                       "Copernicus Sentinel data terms (free, full and open)", tile, level)
+                       "ESA Copernicus Sentinel-2", COPERNICUS_CREDIT.format(year=day.year),
+                       COPERNICUS_LICENCE, tile, level)
 
 
 def parse_product_name(name: str) -> ProductName | None:
@@ -110,6 +115,11 @@ def parse_product_name(name: str) -> ProductName | None:
         day = _ymd(m.group(3))
         if day:
             return _sentinel2(m.group(1), m.group(0), day, m.group(2), m.group(4))
+    m = _S2_SHORT.search(text)
+    if m:
+        day = _ymd(m.group(3))
+        if day:
+            return _sentinel2(m.group(1), m.group(0), day, None, m.group(2))
     m = _S2_GRANULE.search(text)
     if m:
         day = _ymd(m.group(2))

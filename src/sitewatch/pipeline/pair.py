@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,8 @@ from sitewatch.detect.classical import ChangeResult
 from sitewatch.detect.methods import DEFAULT_METHOD, common_bands, get_method, resolve_method
 from sitewatch.detect.objects import ChangeObject, extract_objects
 from sitewatch.errors import GeometryError, InputValueError
-from sitewatch.imagery.local import inspect_image, read_onto, read_plain
+from sitewatch.imagery.local import ImageInfo, inspect_image, read_onto, read_plain
+from sitewatch.imagery.s2folder import is_band_folder, read_band_folder
 from sitewatch.imagery.write import atomic_path, write_mask
 
 
@@ -30,12 +32,33 @@ def detect_files(before: Path, after: Path, out: Path, method: str = DEFAULT_MET
                  params: dict[str, Any] | None = None) -> PairResult:
     """Detect change from ``before`` to ``after`` and write the contract's mask to ``out``.
 
+    Either may be a Sentinel-2 band folder (one acquisition): its bands are stacked on the
+    grid of its B02 file, 20 m and 60 m bands resampled on read.
+
     Georeferenced inputs are aligned on BEFORE's grid; plain images must have the same size.
     ``gsd_m`` gives the pixel size of plain images so that areas can be measured.
     """
     if method != "auto":
         get_method(method)  # an unknown method fails before any file is read
-    a_info, b_info = inspect_image(before), inspect_image(after)
+    with tempfile.TemporaryDirectory(prefix="sitewatch-bands-") as tmp:
+        a_info, b_info = (_inspect(p, Path(tmp) / f"{k}.vrt")
+                          for k, p in (("before", before), ("after", after)))
+        return _detect(a_info, b_info, before, after, out, method, geojson, gsd_m, params)
+
+
+def _inspect(path: Path, vrt: Path) -> ImageInfo:
+    """An image file, or a Sentinel-2 band folder read through a VRT written at ``vrt``
+    (its bands on the B02 file's grid)."""
+    if not is_band_folder(path):
+        return inspect_image(path)
+    folder = read_band_folder(path)
+    vrt.write_text(folder.vrt_xml(), encoding="utf-8")
+    return inspect_image(vrt, list(folder.band_names))
+
+
+def _detect(a_info: ImageInfo, b_info: ImageInfo, before: Path, after: Path, out: Path,
+            method: str, geojson: Path | None, gsd_m: float | None,
+            params: dict[str, Any] | None) -> PairResult:
     a = read_plain(a_info)
     if a_info.crs and a_info.transform and b_info.georeferenced:
         b = read_onto(b_info, a_info.crs, a_info.transform, a_info.width, a_info.height)

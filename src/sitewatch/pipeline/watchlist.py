@@ -51,6 +51,8 @@ class SceneSpec:
     scale: float | None = None  # physical value = DN * scale + offset
     offset: float | None = None
     properties: dict[str, Any] | None = None  # extra provenance (e.g. the source EOPatch)
+    source: str | None = None  # what was imported, when not ``path`` (a band folder)
+    sha256: str | None = None  # digest of ``source``, when not the file's own
 
 
 def georeferenced_info(spec: SceneSpec) -> ImageInfo:
@@ -106,8 +108,9 @@ def add_scene_file(store: Store, site: Site, spec: SceneSpec) -> Scene:
         )
     w, s, e, n = footprint.bounds
     credit = (spec.credit or (product.credit if product else f"Imagery (c) {provider}")).strip()
-    prov = Provenance(provider=provider, acquired=when, credit=credit, source=str(info.path),
-                      sha256=sha256_file(info.path),
+    prov = Provenance(provider=provider, acquired=when, credit=credit,
+                      source=spec.source or str(info.path),
+                      sha256=spec.sha256 or sha256_file(info.path),
                       licence=spec.licence or (product.licence if product else None))
     b = info.bounds
     scene = Scene(
