@@ -448,13 +448,27 @@ class Workspace:
         rid = None if run is None else self._number(run, "run")
         return write_report(self.store, self.layout, self._site_id(site), Path(out), rid)
 
-    def export(self, site: str | int | Site, fmt: str, out: str | os.PathLike[str],
-               run: str | int | None = None) -> Path:
-        """Export a run's detections as geojson, gpkg or kml (WGS84)."""
+    def export(self, site: str | int | Site, fmt: str | None = None,
+               out: str | os.PathLike[str] | None = None, run: str | int | None = None
+               ) -> Path:
+        """Export a run (latest, or ``run``) in WGS84, in the format ``out``'s extension
+        names: .geojson/.json, .gpkg (detections, AOI and scene footprints, with QGIS
+        styles), .kml, .fgb or .csv. ``fmt``, when given, must agree with the extension."""
         from sitewatch.pipeline.reporting import export_site
 
+        if out is None:
+            raise InputValueError("give out=FILE: a .geojson, .gpkg, .kml, .fgb or .csv name")
         rid = None if run is None else self._number(run, "run")
-        return export_site(self.store, self._site_id(site), fmt.lower(), Path(out), rid)
+        return export_site(self.store, self._site_id(site), fmt, Path(out), rid)
+
+    def export_stac(self, site: str | int | Site, out_dir: str | os.PathLike[str],
+                    run: str | int | None = None) -> Path:
+        """Write a STAC Item of a run (latest, or ``run``) into ``out_dir`` with its assets:
+        the change mask (COG) and the detections (GeoJSON, GeoPackage). Returns the item."""
+        from sitewatch.pipeline.stac_export import export_stac
+
+        rid = None if run is None else self._number(run, "run")
+        return export_stac(self.store, self._site_id(site), Path(out_dir), rid)
 
     def timeline(self, site: str | int | Site, **options: Any) -> Timeline:
         """The site's index series and breaks (see ``sitewatch timeline``)."""

@@ -160,14 +160,33 @@ def report(
 @app.command()
 def export(
     site: Annotated[str, typer.Argument(help="Site id, name or alias.")],
-    fmt: Annotated[str, typer.Option("--format", help="geojson, gpkg or kml.")],
-    out_path: Annotated[Path, typer.Option("--out", help="File to write.")],
+    out_path: Annotated[Path | None, typer.Option(
+        "--out", help="File to write; its extension says the format: .geojson/.json, .gpkg "
+                      "(detections, AOI, footprints, QGIS styles), .kml, .fgb or .csv.")
+                        ] = None,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help="geojson, gpkg, kml, fgb or csv: optional, must match --out.")
+                   ] = None,
+    stac: Annotated[Path | None, typer.Option(
+        help="Folder to write a STAC item of the run into, with the change mask (COG) and "
+             "the detections (GeoJSON, GeoPackage) as its assets.")] = None,
     run: Annotated[str | None, typer.Option(help="Run id, e.g. R12 (default: the latest).")
                    ] = None,
 ) -> None:
-    """Export the detections of a site's run as GeoJSON, GeoPackage or KML (WGS84)."""
+    """Export a site's run in WGS84 (the format follows the file extension), or as a STAC
+    item with its assets."""
+    if stac is not None:
+        if out_path is not None or fmt is not None:
+            raise SitewatchError("give --out FILE or --stac DIR, not both: a STAC export "
+                                 "writes its own GeoJSON and GeoPackage assets")
+        item = open_ws().export_stac(site, stac, run)
+        out.print(f"STAC item written to {item}", markup=False)
+        return
+    if out_path is None:
+        raise SitewatchError("give --out FILE (.geojson, .gpkg, .kml, .fgb, .csv) or "
+                             "--stac DIR")
     path = open_ws().export(site, fmt, out_path, run)
-    out.print(f"{fmt} written to {path}", markup=False)
+    out.print(f"{path.suffix.lstrip('.')} written to {path}", markup=False)
 
 
 @app.command()

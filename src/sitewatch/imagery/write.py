@@ -3,11 +3,13 @@ so a crash never leaves a half-written raster where a finished one is expected."
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rasterio
+import rasterio.errors
 import rasterio.shutil
 from affine import Affine
 
@@ -112,13 +114,27 @@ def read_chip(path: Path | str, window: Any = None) -> np.ndarray:
 
 
 def write_mask(path: Path, mask: np.ndarray, crs: str | None = None,
-               transform: Affine | None = None) -> Path:
+               transform: Affine | None = None, tags: dict[str, str] | None = None) -> Path:
     """The contract's change mask: single-band uint8 GeoTIFF, 0 unchanged, 1 changed,
-    255 no data (declared nodata), georeferenced when ``crs``/``transform`` are given."""
-    profile = {"driver": "GTiff", "width": mask.shape[1], "height": mask.shape[0], "count": 1,
-               "dtype": "uint8", "nodata": 255, "compress": "DEFLATE"}
+    255 no data (declared nodata), georeferenced when ``crs``/``transform`` are given.
+
+    It is a Cloud-Optimised GeoTIFF (256 px tiles, DEFLATE, overviews by nearest value so
+    that they hold only 0, 1 and 255, layout COG) that QGIS and web viewers read by tile.
+    """
+    profile: dict[str, Any] = {"driver": "GTiff", "width": mask.shape[1],
+                               "height": mask.shape[0], "count": 1, "dtype": "uint8",
+                               "nodata": 255}
     if crs is not None and transform is not None:
         profile |= {"crs": crs, "transform": transform}
-    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as ds:
-        ds.write(mask.astype(np.uint8), 1)
+    with atomic_path(path) as tmp, rasterio.MemoryFile() as mem, warnings.catch_warnings():
+        # a plain image's mask has no georeference, which is what the contract says
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with mem.open(**profile) as ds:
+            ds.write(mask.astype(np.uint8, copy=False), 1)
+            ds.set_band_description(1, "change: 0 unchanged, 1 changed, 255 no data")
+            if tags:
+                ds.update_tags(**tags)
+        with mem.open() as src:
+            rasterio.shutil.copy(src, tmp, driver="COG", compress="DEFLATE", predictor="YES",
+                                 blocksize=256, overview_resampling="NEAREST")
     return path

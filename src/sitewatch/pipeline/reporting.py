@@ -12,7 +12,7 @@ from shapely.geometry.base import BaseGeometry
 from sitewatch.catalog import Store
 from sitewatch.config import Layout
 from sitewatch.errors import NotFoundError
-from sitewatch.evidence.export import export_run
+from sitewatch.evidence.export import export_run, resolve_format
 from sitewatch.evidence.figure import Panel, before_after_png
 from sitewatch.evidence.report import ReportData, render_html, when
 from sitewatch.geo.aoi import to_crs
@@ -82,9 +82,12 @@ def _select_run(store: Store, site_id: int, run_id: int | None) -> Run:
     return run
 
 
-def export_site(store: Store, site_name: str | int, fmt: str, out: Path,
+def export_site(store: Store, site_name: str | int, fmt: str | None, out: Path,
                 run_id: int | None = None) -> Path:
+    """Export the site's run (latest, or ``run_id``) to ``out``, in the format its
+    extension names (``fmt`` must agree when given)."""
+    resolve_format(out, fmt)  # a file name sitewatch cannot write fails before any read
     site = store.site(site_name)
     run = _select_run(store, site.id, run_id)
     return export_run(site, run, store.scene(run.before_scene_id),
-                      store.scene(run.after_scene_id), fmt, out)
+                      store.scene(run.after_scene_id), out, fmt)
