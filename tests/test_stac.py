@@ -132,7 +132,8 @@ def test_fetch_masked_scaled_scenes_then_analyze_and_report(
     scenes = json.loads(cli("scenes", "list", "clear", "--json").out)
     assert [s["date"] for s in scenes] == ["2020-04-29", "2022-05-04", "2022-06-08"]
     assert scenes[0]["bands"] == ["blue", "green", "red", "nir"]
-    assert scenes[1]["credit"] == "Contains modified Copernicus Sentinel data 2022"
+    assert scenes[1]["credit"] == ("Contains modified Copernicus Sentinel data 2022; via the "
+                                   f"STAC API at {stac_api.url}")
     data = []
     for s in scenes:
         with rasterio.open(s["path"]) as ds:

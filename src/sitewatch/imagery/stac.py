@@ -120,8 +120,10 @@ def get_provider(name: str, url: str | None = None) -> Provider:
     if url is not None:
         if not re.match(r"^https?://", url):
             raise InputValueError(f"--url {url!r} is not an http(s) URL of a STAC API")
-        return Provider(p.name, p.title, url.rstrip("/"), None if url != p.url else p.sign,
-                        p.collections)
+        same = url.rstrip("/") == p.url.rstrip("/")
+        # another API serves these collections: credit it, never the known provider
+        return Provider(p.name, p.title if same else f"the STAC API at {url.rstrip('/')}",
+                        url.rstrip("/"), p.sign if same else None, p.collections)
     return p
 
 

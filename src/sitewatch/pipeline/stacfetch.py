@@ -110,7 +110,8 @@ def fetch_item(store: Store, ws: Layout, site: Site, provider: Provider, collect
              "radiometry_notes": win.notes, "platform": item.platform, "tile": item.tile}
     spec = SceneSpec(path=path, date=item.acquired.date().isoformat(),
                      provider=f"{facts.platform} via {provider.title}",
-                     credit=facts.credit.format(year=year), licence=facts.licence,
+                     credit=f"{facts.credit.format(year=year)}; via {provider.title}",
+                     licence=facts.licence,
                      bands=win.band_names, scale=1.0, offset=0.0,
                      notes=f"STAC item {item.id} of {collection}", properties=props)
     try:
