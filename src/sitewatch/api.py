@@ -440,13 +440,29 @@ class Workspace:
         return export_training(self.store, Path(out_dir), size_px)
 
     # --- evidence and time series ----------------------------------------------------------
-    def report(self, site: str | int | Site, out: str | os.PathLike[str],
-               run: str | int | None = None) -> Path:
-        """Write the site's self-contained HTML evidence report (latest run, or ``run``)."""
-        from sitewatch.pipeline.reporting import write_report
+    def report(self, site: str | int | Site, out: str | os.PathLike[str] | None,
+               run: str | int | None = None, *, figure: str | os.PathLike[str] | None = None,
+               dpi: int = 300) -> Path:
+        """Write the site's self-contained HTML evidence report (latest run, or ``run``) to
+        ``out``, and/or its before/after figure alone to ``figure`` (.png, .svg or .pdf, at
+        ``dpi``). Returns ``out``, or ``figure`` when no HTML was asked for."""
+        from sitewatch.evidence.figure import check_dpi, figure_format
+        from sitewatch.pipeline.reporting import write_report, write_site_figure
 
+        if out is None and figure is None:
+            raise InputValueError("nothing to write: give --out REPORT.html and/or "
+                                  "--figure FIGURE.png|svg|pdf")
+        if figure is not None:  # refused before anything is written
+            figure_format(figure)
+            check_dpi(dpi)
         rid = None if run is None else self._number(run, "run")
-        return write_report(self.store, self.layout, self._site_id(site), Path(out), rid)
+        sid = self._site_id(site)
+        written = []
+        if out is not None:
+            written.append(write_report(self.store, self.layout, sid, Path(out), rid))
+        if figure is not None:
+            written.append(write_site_figure(self.store, sid, Path(figure), rid, dpi))
+        return written[0]
 
     def export(self, site: str | int | Site, fmt: str | None = None,
                out: str | os.PathLike[str] | None = None, run: str | int | None = None

@@ -148,13 +148,21 @@ def _model_params(method: str, weights: Path | None, target: str | None = None
 @app.command()
 def report(
     site: Annotated[str, typer.Argument(help="Site id, name or alias.")],
-    out_path: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    out_path: Annotated[Path | None, typer.Option("--out", help="HTML file to write.")] = None,
     run: Annotated[str | None, typer.Option(help="Run id, e.g. R12 (default: the latest).")
                    ] = None,
+    figure: Annotated[Path | None, typer.Option(
+        help="Also (or only) write the before/after figure for print: FILE.png, FILE.svg "
+             "or FILE.pdf (the format follows the extension).")] = None,
+    dpi: Annotated[int, typer.Option(help="Resolution of --figure (PNG pixels, PDF/SVG "
+                                          "images).")] = 300,
 ) -> None:
-    """Write the site's self-contained HTML evidence report."""
-    path = open_ws().report(site, out_path, run)
-    out.print(f"report written to {path}", markup=False)
+    """Write the site's self-contained HTML evidence report and/or its print figure."""
+    open_ws().report(site, out_path, run, figure=figure, dpi=dpi)
+    if out_path is not None:
+        out.print(f"report written to {out_path}", markup=False)
+    if figure is not None:
+        out.print(f"figure written to {figure} ({dpi} dpi)", markup=False)
 
 
 @app.command()

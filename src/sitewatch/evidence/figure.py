@@ -1,12 +1,22 @@
-"""The before/after figure: dated panels, change outlines, scale bar, north arrow, credits."""
+"""The before/after figure, ready for print: dated panels with the same detection labels
+(placed so that none overlaps another), change outlines, a scale bar and north arrow in
+corners that hide no detection, coordinates in degrees, a locator inset and credits.
+
+``render_figure`` gives PNG, SVG or PDF bytes; ``figure_layout`` returns where every label,
+scale bar and detection ended up on the drawn figure (display pixels), so tests check the
+real placement.
+"""
 
 from __future__ import annotations
 
 import functools
 import io
 import math
+import os
+import textwrap
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import matplotlib
@@ -14,8 +24,25 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import FancyArrow, Rectangle  # noqa: E402
 from shapely.geometry.base import BaseGeometry  # noqa: E402
+
+from sitewatch.errors import InputValueError  # noqa: E402
+from sitewatch.evidence.figure_layout import (  # noqa: E402
+    Box,
+    edge_ticks,
+    free_corner,
+    place_labels,
+)
+from sitewatch.evidence.locator import draw_locator  # noqa: E402
+from sitewatch.fileio import atomic_path  # noqa: E402
+from sitewatch.model.objects import change_label  # noqa: E402
+
+FIGURE_FORMATS = ("png", "svg", "pdf")
+RED, YELLOW = "#e4002b", "#ffd400"
+LonLatFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -27,6 +54,54 @@ class Panel:
     band_names: Sequence[str]
     title: str
     credit: str
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One detection on the figure: its outline in grid pixels (col, row), its public id,
+    area and one-pixel-outline uncertainty in m2 (None: unknown) and change-type code."""
+
+    geom_px: BaseGeometry
+    ref: str
+    area_m2: float | None = None
+    area_uncertainty_m2: float | None = None
+    change_type: str = "change"
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """Everything drawn. ``to_lonlat`` maps grid pixel (cols, rows) arrays to WGS84
+    (lon, lat) arrays (None: no georeference, no coordinates drawn); ``centre_lat_lon`` is
+    the site's centre for the locator; at most ``max_labels`` detections are labelled (the
+    largest), the rest are left to the report's table."""
+
+    before: Panel
+    after: Panel
+    res_m: float
+    aoi_px: BaseGeometry | None
+    marks: Sequence[Mark]
+    heading: str
+    caption: str = ""
+    to_lonlat: LonLatFn | None = None
+    centre_lat_lon: tuple[float, float] | None = None
+    max_labels: int = 25
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things are on the drawn figure, in display pixels (origin bottom left), per
+    panel (0 = before, 1 = after): ``labels`` (panel, detection id, box), ``detections``
+    (panel, id, box of the outline), ``scale_bars`` and ``north_arrows`` (panel, box),
+    ``titles`` (every title drawn), ``note`` (what the labels show), ``size_px``."""
+
+    labels: tuple[tuple[int, str, Box], ...]
+    detections: tuple[tuple[int, str, Box], ...]
+    scale_bars: tuple[tuple[int, Box], ...]
+    north_arrows: tuple[tuple[int, Box], ...]
+    titles: tuple[str, ...]
+    note: str
+    labelled: tuple[str, ...] = field(default=())
+    size_px: tuple[int, int] = (0, 0)
 
 
 def to_rgb(data: np.ndarray, names: Sequence[str]) -> np.ndarray:
@@ -46,6 +121,16 @@ def to_rgb(data: np.ndarray, names: Sequence[str]) -> np.ndarray:
     return out
 
 
+def panel_png(panel: Panel) -> bytes:
+    """The panel's image alone (one PNG pixel per grid pixel), for the report's swipe view."""
+    from PIL import Image
+
+    rgb = (to_rgb(panel.data, panel.band_names) * 255 + 0.5).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
 def nice_length(max_m: float) -> float:
     """Largest 1/2/5 x 10^k metres not above ``max_m``."""
     if max_m <= 0:
@@ -55,37 +140,6 @@ def nice_length(max_m: float) -> float:
         if step * exp <= max_m:
             return float(step * exp)
     return float(exp)
-
-
-def _outline(ax: plt.Axes, geoms: Sequence[BaseGeometry], color: str, lw: float,
-             labels: bool) -> None:
-    for i, g in enumerate(geoms, start=1):
-        polys = getattr(g, "geoms", [g])
-        for p in polys:
-            x, y = p.exterior.xy
-            ax.plot(x, y, color=color, lw=lw)
-        if labels:
-            c = g.representative_point()
-            ax.text(c.x, c.y, str(i), color="white", fontsize=7, ha="center", va="center",
-                    bbox={"boxstyle": "round,pad=0.15", "fc": color, "ec": "none", "alpha": 0.85})
-
-
-def _decorate(ax: plt.Axes, width_px: int, height_px: int, res_m: float) -> None:
-    bar_m = nice_length(width_px * res_m * 0.3)
-    bar_px = bar_m / res_m
-    x0, y0 = width_px * 0.05, height_px * 0.93
-    ax.add_patch(Rectangle((x0 - 4, y0 - height_px * 0.06), bar_px + 8, height_px * 0.085,
-                           fc="white", ec="none", alpha=0.75))
-    ax.plot([x0, x0 + bar_px], [y0, y0], color="black", lw=3, solid_capstyle="butt")
-    label = f"{bar_m:g} m" if bar_m < 1000 else f"{bar_m / 1000:g} km"
-    ax.text(x0 + bar_px / 2, y0 - height_px * 0.015, label, ha="center", va="bottom", fontsize=8)
-    ax_x, ax_y = width_px * 0.92, height_px * 0.2
-    ax.add_patch(FancyArrow(ax_x, ax_y, 0, -height_px * 0.1, width=width_px * 0.012,
-                            head_width=width_px * 0.045, head_length=height_px * 0.04,
-                            color="black", ec="white", lw=0.6, length_includes_head=True))
-    ax.text(ax_x, ax_y - height_px * 0.12, "N", ha="center", va="bottom", fontsize=10,
-            fontweight="bold", color="black",
-            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75})
 
 
 P = ParamSpec("P")
@@ -104,39 +158,335 @@ def user_text(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def figure_format(path: str | os.PathLike[str]) -> str:
+    """'png', 'svg' or 'pdf' from the file's extension; anything else is refused."""
+    ext = Path(path).suffix.lower().lstrip(".")
+    if ext not in FIGURE_FORMATS:
+        raise InputValueError(
+            f"cannot write a figure as {Path(path).suffix or 'a file without an extension'!r}:"
+            f" name the file .png, .svg or .pdf (e.g. {Path(path).stem or 'figure'}.pdf)")
+    return ext
+
+
+def area_words(area_m2: float | None, unc_m2: float | None) -> str:
+    if area_m2 is None:
+        return "area unknown"
+    if unc_m2 is None:
+        return f"{area_m2:,.0f} m²"
+    return f"{area_m2:,.0f} ± {unc_m2:,.0f} m²"
+
+
+# --- geometry of the page (inches) ---------------------------------------------------------
+_W_IN, _SIDE_IN, _LEFT_IN, _GAP_IN, _RIGHT_IN = 7.4, 1.45, 0.55, 0.12, 0.12
+_TOP_IN, _BOTTOM_IN = 0.48, 0.78
+_LABEL_PT, _TEXT_PT = 6.0, 6.0
+
+
+def _panel_in(h: int, w: int) -> tuple[float, float]:
+    pw = (_W_IN - _LEFT_IN - _GAP_IN - _RIGHT_IN - _SIDE_IN - 0.1) / 2
+    return pw, pw * h / max(w, 1)
+
+
+def _outline(ax: Axes, geoms: Sequence[BaseGeometry], color: str, lw: float) -> None:
+    for g in geoms:
+        for p in getattr(g, "geoms", [g]):
+            if not hasattr(p, "exterior"):
+                continue
+            x, y = p.exterior.xy
+            ax.plot(x, y, color=color, lw=lw, zorder=3)
+
+
+def _scale_bar(ax: Axes, box: Box, bar_px: float, bar_m: float, pt_px: float) -> None:
+    x0, y0, x1, y1 = box
+    ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fc="white", ec="none", alpha=0.8,
+                           zorder=7))
+    bx = x0 + (x1 - x0 - bar_px) / 2
+    by = y1 - 4 * pt_px
+    ax.plot([bx, bx + bar_px], [by, by], color="black", lw=2, solid_capstyle="butt", zorder=8)
+    label = f"{bar_m:g} m" if bar_m < 1000 else f"{bar_m / 1000:g} km"
+    ax.text(bx + bar_px / 2, by - 2 * pt_px, label, ha="center", va="bottom",
+            fontsize=_TEXT_PT, zorder=8)
+
+
+def _north_arrow(ax: Axes, box: Box, pt_px: float) -> None:
+    x0, y0, x1, y1 = box
+    ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fc="white", ec="none", alpha=0.8,
+                           zorder=7))
+    cx = (x0 + x1) / 2
+    ax.add_patch(FancyArrow(cx, y1 - 2 * pt_px, 0, -(y1 - y0) * 0.55, width=2.2 * pt_px,
+                            head_width=6 * pt_px, head_length=5 * pt_px, color="black",
+                            length_includes_head=True, zorder=8))
+    ax.text(cx, y0 + 1 * pt_px, "N", ha="center", va="top", fontsize=7, fontweight="bold",
+            zorder=8)
+
+
+def _display_box(ax: Axes, b: Box) -> Box:
+    """A grid-pixel box (col0, row0, col1, row1) in display pixels."""
+    (xa, ya), (xb, yb) = ax.transData.transform([(b[0], b[1]), (b[2], b[3])])
+    return (min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb))
+
+
+def _order(marks: Sequence[Mark]) -> list[int]:
+    """Indices of the marks, largest first (by area, else by outline size)."""
+    def size(i: int) -> float:
+        a = marks[i].area_m2
+        return float(a) if a is not None else float(marks[i].geom_px.area)
+
+    return sorted(range(len(marks)), key=lambda i: -size(i))
+
+
+def _note(n_total: int, placed: list[str], wanted: list[str]) -> str:
+    if not n_total:
+        return "No change detected."
+    missing = [r for r in wanted if r not in placed]
+    if n_total <= len(wanted):
+        text = f"Labels: detection ids, all {n_total}."
+    else:
+        text = f"Labels: the {len(wanted)} largest of {n_total}; all in the report's table."
+    if missing:
+        text += f" No room for the label of {', '.join(missing)} (see the table)."
+    return text
+
+
 @user_text
+def draw_figure(spec: FigureSpec, dpi: int = 300) -> tuple[Figure, Layout]:
+    """Draw the figure (caller closes it) and return it with its layout."""
+    h, w = spec.before.data.shape[1:]
+    pw, ph = _panel_in(h, w)
+    fh = _TOP_IN + ph + _BOTTOM_IN
+    fig = plt.figure(figsize=(_W_IN, fh), dpi=dpi)
+    axes: list[Axes] = []
+    for k in range(2):
+        left = _LEFT_IN + k * (pw + _GAP_IN)
+        axes.append(fig.add_axes((left / _W_IN, _BOTTOM_IN / fh, pw / _W_IN, ph / fh)))
+    pt_px = w / (pw * 72)  # grid pixels per typographic point
+    det_boxes = [m.geom_px.bounds for m in spec.marks]
+    det_px: list[Box] = [(b[0], b[1], b[2], b[3]) for b in det_boxes]
+
+    # corners for the scale bar and north arrow that hide no detection
+    bar_m = nice_length(w * spec.res_m * 0.25) if spec.res_m > 0 else 0.0
+    bar_px = bar_m / spec.res_m if spec.res_m > 0 else 0.0
+    bar_spot = None
+    for shrink in (1.0, 0.5, 0.2):
+        if bar_m <= 0:
+            break
+        cand_m = nice_length(w * spec.res_m * 0.25 * shrink)
+        cand_px = cand_m / spec.res_m
+        bw = max(cand_px + 10 * pt_px, 26 * pt_px)
+        spot = free_corner(w, h, bw, 16 * pt_px, 3 * pt_px, det_px,
+                           order=("lower left", "lower right", "upper left", "upper right"))
+        if spot is not None:
+            bar_spot, bar_m, bar_px = spot, cand_m, cand_px
+            break
+    taken = [bar_spot[0]] if bar_spot else []
+    arrow_spot = free_corner(w, h, 12 * pt_px, 26 * pt_px, 3 * pt_px, det_px, taken=taken,
+                             order=("upper right", "upper left", "lower right", "lower left"))
+    furniture = [s[1] for s in (bar_spot, arrow_spot) if s is not None]
+
+    titles = [spec.heading, spec.before.title, spec.after.title]
+    for ax, panel in zip(axes, (spec.before, spec.after), strict=True):
+        ax.imshow(to_rgb(panel.data, panel.band_names), interpolation="nearest", zorder=1)
+        if spec.aoi_px is not None:
+            _outline(ax, [spec.aoi_px], YELLOW, 0.8)
+        _outline(ax, [m.geom_px for m in spec.marks], RED, 0.7)
+        if bar_spot is not None:
+            _scale_bar(ax, bar_spot[1], bar_px, bar_m, pt_px)
+        if arrow_spot is not None:
+            _north_arrow(ax, arrow_spot[1], pt_px)
+        ax.set_xlim(0, w)
+        ax.set_ylim(h, 0)
+        ax.set_title(panel.title, fontsize=8, loc="left", pad=3)
+        ax.tick_params(labelsize=5.5, length=2, pad=1.5, direction="out")
+        for s in ax.spines.values():
+            s.set_linewidth(0.5)
+    _ticks(axes, spec.to_lonlat, w, h)
+    for k, panel in enumerate((spec.before, spec.after)):
+        left = (_LEFT_IN + k * (pw + _GAP_IN)) / _W_IN
+        chars = int(pw * 72 / (_TEXT_PT * 0.5))
+        fig.text(left, (_BOTTOM_IN - 0.2) / fh, textwrap.fill(panel.credit, chars,
+                                                                max_lines=3, placeholder=" ..."),
+                 fontsize=5.5, va="top", ha="left", color="#333")
+    fig.suptitle(spec.heading, x=_LEFT_IN / _W_IN, ha="left", y=1 - 0.08 / fh, va="top",
+                 fontsize=9, fontweight="bold")
+
+    # labels: measured with the real renderer, placed greedily on the before panel, drawn
+    # at the same grid positions on both panels
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    order = _order(spec.marks)
+    wanted = order[:max(spec.max_labels, 0)]
+    ax0 = axes[0]
+    pad = _LABEL_PT * 0.2 * dpi / 72
+    sizes, anchors, targets = [], [], []
+    for i in wanted:
+        t = ax0.text(0, 0, spec.marks[i].ref, fontsize=_LABEL_PT)
+        bb = t.get_window_extent(renderer)
+        t.remove()
+        sizes.append((bb.width + 2 * pad, bb.height + 2 * pad))
+        rp = spec.marks[i].geom_px.representative_point()
+        anchors.append(tuple(ax0.transData.transform((rp.x, rp.y))))
+        targets.append(_display_box(ax0, det_px[i]))
+    frame = ax0.get_window_extent(renderer)
+    frame_box: Box = (frame.x0 + 1, frame.y0 + 1, frame.x1 - 1, frame.y1 - 1)
+    blocked = [_display_box(ax0, f) for f in furniture]
+    placed = place_labels(sizes, anchors, targets, frame_box, blocked)
+    inv = ax0.transData.inverted()
+    label_artists = []
+    for p in placed:
+        mark = spec.marks[wanted[p.index]]
+        cx, cy = inv.transform(((p.box[0] + p.box[2]) / 2, (p.box[1] + p.box[3]) / 2))
+        ax_, ay_ = inv.transform(p.anchor)
+        for k, ax in enumerate(axes):
+            if p.leader:
+                ax.plot([cx, ax_], [cy, ay_], color=RED, lw=0.5, zorder=5)
+                ax.plot([ax_], [ay_], "o", ms=1.5, color=RED, zorder=5)
+            t = ax.text(cx, cy, mark.ref, fontsize=_LABEL_PT, ha="center", va="center",
+                        color="#111", zorder=6,
+                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": RED,
+                              "lw": 0.4, "alpha": 0.9})
+            label_artists.append((k, mark.ref, t))
+    placed_refs = [spec.marks[wanted[p.index]].ref for p in placed]
+    note = _note(len(spec.marks), placed_refs, [spec.marks[i].ref for i in wanted])
+
+    side_bar = _side_column(fig, spec, order, fh, pw, bar_spot is None and bar_m > 0, bar_m,
+                            bar_px / w)
+    foot = ("Red outlines: detected change; yellow: the site's area of interest. "
+            + note + (" North is up." if arrow_spot is None else "")
+            + (f" {spec.caption}" if spec.caption else ""))
+    fig.text(_LEFT_IN / _W_IN, 0.3 / fh, textwrap.fill(foot, 150), fontsize=_TEXT_PT,
+             va="top", ha="left")
+
+    fig.canvas.draw()
+    labels = tuple((k, ref, _bbox(t.get_bbox_patch(), renderer)) for k, ref, t in label_artists)
+    dets = tuple((k, m.ref, _display_box(ax, b)) for k, ax in enumerate(axes)
+                 for m, b in zip(spec.marks, det_px, strict=True))
+    bars = tuple((k, _display_box(ax, bar_spot[1])) for k, ax in enumerate(axes)) \
+        if bar_spot else ()
+    if side_bar is not None:  # one bar for both panels, beside them
+        bars = ((-1, _bbox(side_bar, renderer)),)
+    arrows = tuple((k, _display_box(ax, arrow_spot[1])) for k, ax in enumerate(axes)) \
+        if arrow_spot else ()
+    size = fig.canvas.get_width_height()
+    return fig, Layout(labels, dets, bars, arrows, tuple(titles), note, tuple(placed_refs),
+                       (int(size[0]), int(size[1])))
+
+
+def _bbox(patch: object, renderer: object) -> Box:
+    bb = patch.get_window_extent(renderer)  # type: ignore[attr-defined]
+    return (float(bb.x0), float(bb.y0), float(bb.x1), float(bb.y1))
+
+
+def _ticks(axes: list[Axes], to_lonlat: LonLatFn | None, w: int, h: int) -> None:
+    """Longitude along the bottom of both panels, latitude up the left of the first."""
+    if to_lonlat is None:
+        for ax in axes:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        return
+    lon = edge_ticks(to_lonlat, w, h, "lon")
+    lat = edge_ticks(to_lonlat, w, h, "lat")
+    for k, ax in enumerate(axes):
+        ax.set_xticks([p for p, _ in lon], [t for _, t in lon])
+        ax.set_yticks([p for p, _ in lat], [t for _, t in lat] if k == 0 else [])
+    axes[0].tick_params(axis="y", labelrotation=90)
+    for lab in axes[0].get_yticklabels():
+        lab.set_verticalalignment("center")
+
+
+def _side_column(fig: Figure, spec: FigureSpec, order: list[int], fh: float, pw: float,
+                 bar_here: bool, bar_m: float, bar_frac: float) -> Axes | None:
+    """Locator inset, the site's centre (lat, lon), the largest changes, and the scale bar
+    when no panel corner could take it (its axes are returned)."""
+    x = (_LEFT_IN + 2 * pw + _GAP_IN + 0.18) / _W_IN
+    width_in = _SIDE_IN - 0.1
+    top = 1 - _TOP_IN / fh
+    if spec.centre_lat_lon is not None:
+        loc = fig.add_axes((x, top - (width_in / 2) / fh, width_in / _W_IN, (width_in / 2) / fh))
+        draw_locator(loc, spec.centre_lat_lon)
+        lat, lon = spec.centre_lat_lon
+        ns, ew = ("N" if lat >= 0 else "S"), ("E" if lon >= 0 else "W")
+        fig.text(x, top - (width_in / 2 + 0.06) / fh,
+                 f"Site centre (lat, lon):\n{abs(lat):.4f}°{ns}, {abs(lon):.4f}°{ew}",
+                 fontsize=_TEXT_PT, va="top", ha="left")
+        top -= (width_in / 2 + 0.36) / fh
+    y = top - 0.06 / fh
+    bar_ax = None
+    if bar_here:
+        ax = fig.add_axes((x, y - 0.2 / fh, width_in / _W_IN, 0.2 / fh))
+        ax.set_axis_off()
+        ax.set_xlim(0, width_in)
+        length = bar_frac * pw
+        ax.plot([0, length], [0.3, 0.3], color="black", lw=2, solid_capstyle="butt")
+        lab = f"{bar_m:g} m" if bar_m < 1000 else f"{bar_m / 1000:g} km"
+        ax.text(0, 0.5, f"Scale (both panels): {lab}", fontsize=_TEXT_PT, va="bottom")
+        ax.set_ylim(0, 1)
+        y -= 0.3 / fh
+        bar_ax = ax
+    if not spec.marks:
+        return bar_ax
+    room = int((y * fh - _BOTTOM_IN + 0.05) / (2.05 * _TEXT_PT / 72)) - 1
+    shown = order[:max(min(room, 10), 0)]
+    lines = ["Largest changes", "(area ± one-pixel outline error)"]
+    for i in shown:
+        m = spec.marks[i]
+        lines.append(f"{m.ref}  {change_label(m.change_type)}")
+        lines.append(f"      {area_words(m.area_m2, m.area_uncertainty_m2)}")
+    if len(spec.marks) > len(shown):
+        lines.append(f"{len(spec.marks) - len(shown)} more in the table")
+    fig.text(x, y, "\n".join(lines), fontsize=_TEXT_PT, va="top", ha="left", linespacing=1.25)
+    return bar_ax
+
+
+def render_figure(spec: FigureSpec, fmt: str = "png", dpi: int = 300) -> bytes:
+    """The figure as PNG (``dpi`` recorded in the file), SVG (text kept as text) or PDF
+    (one page, fonts embedded) bytes; no timestamps, so the same input gives the same file."""
+    if fmt not in FIGURE_FORMATS:
+        raise InputValueError(f"figure format {fmt!r}: choose png, svg or pdf")
+    with plt.rc_context({"svg.fonttype": "none", "pdf.fonttype": 42,
+                         "svg.hashsalt": "sitewatch"}):
+        fig, _ = draw_figure(spec, dpi)
+        try:
+            buf = io.BytesIO()
+            metas: dict[str, dict[str, str | None]] = {
+                "png": {"Software": "sitewatch"}, "svg": {"Date": None},
+                "pdf": {"CreationDate": None}}
+            meta = metas[fmt]
+            fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
+        finally:
+            plt.close(fig)
+    return buf.getvalue()
+
+
+def figure_layout(spec: FigureSpec, dpi: int = 300) -> Layout:
+    """Where the labels, scale bars and detections are on the figure drawn at ``dpi``."""
+    fig, layout = draw_figure(spec, dpi)
+    plt.close(fig)
+    return layout
+
+
+def check_dpi(dpi: int) -> int:
+    if not 50 <= dpi <= 1200:
+        raise InputValueError(f"--dpi {dpi}: give a resolution from 50 to 1200 (print: 300)")
+    return dpi
+
+
+def write_figure(spec: FigureSpec, path: Path, dpi: int = 300) -> Path:
+    """Write the figure to ``path`` in the format its extension names (atomically)."""
+    fmt = figure_format(path)
+    check_dpi(dpi)
+    data = render_figure(spec, fmt, dpi)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return path
+
+
 def before_after_png(before: Panel, after: Panel, res_m: float, aoi_px: BaseGeometry | None,
                      changes_px: Sequence[BaseGeometry], heading: str,
                      areas: Sequence[tuple[float | None, float | None]] = (),
                      labels: Sequence[str] = (), dpi: int = 130) -> bytes:
-    """Render the two panels side by side; geometries are in grid pixel coordinates
-    (col, row); ``areas`` are (area_m2, uncertainty_m2) of the changes (None: unknown) and
-    ``labels`` their identifiers, in the same order. Returns PNG bytes."""
-    h, w = before.data.shape[1:]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 5.8 * h / max(w, 1) + 1.0), dpi=dpi)
-    for ax, panel, show in ((axes[0], before, False), (axes[1], after, True)):
-        ax.imshow(to_rgb(panel.data, panel.band_names), interpolation="nearest")
-        if aoi_px is not None:
-            _outline(ax, [aoi_px], "#ffd400", 1.0, False)
-        _outline(ax, changes_px, "#e4002b", 1.3 if show else 0.8, show)
-        _decorate(ax, w, h, res_m)
-        ax.set_title(panel.title, fontsize=10)
-        ax.set_xlim(0, w)
-        ax.set_ylim(h, 0)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_xlabel(panel.credit, fontsize=7, wrap=True)
-    fig.suptitle(heading, fontsize=11)
-    names = list(labels) or [f"#{i}" for i in range(1, len(areas) + 1)]
-    listed = "; ".join(
-        f"#{i} ({name}) " + (f"{a:,.0f} ± {u or 0:,.0f} m²" if a is not None else "area unknown")
-        for i, ((a, u), name) in enumerate(zip(areas[:6], names, strict=False), start=1))
-    more = f"; {len(areas) - 6} more in the table" if len(areas) > 6 else ""
-    fig.text(0.5, 0.01, "Red outlines: detected change. Yellow: site AOI."
-             + (f" Areas: {listed}{more}." if listed else ""), ha="center", fontsize=7,
-             wrap=True)
-    fig.tight_layout(rect=(0, 0.03, 1, 0.97))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
+    """PNG bytes of the two panels from plain geometries (col, row) in grid pixels,
+    ``areas`` (area_m2, uncertainty_m2) and ``labels`` in the same order."""
+    marks = [Mark(g, labels[i] if i < len(labels) else f"#{i + 1}",
+                  *(areas[i] if i < len(areas) else (None, None)))
+             for i, g in enumerate(changes_px)]
+    return render_figure(FigureSpec(before, after, res_m, aoi_px, marks, heading), "png", dpi)

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sitewatch.evidence.swipe import CSS as SWIPE_CSS
+from sitewatch.evidence.swipe import SCRIPT_CSP, SwipeView, swipe_html
 from sitewatch.model import Chip, Run, Scene, Site
 from sitewatch.model.dates import ObsDate
+from sitewatch.model.objects import change_label
 from sitewatch.version import __version__
 
 
@@ -30,6 +33,7 @@ class ReportData:
     figure_png: bytes
     aoi_area_m2: float
     centroid_lon_lat: tuple[float, float]
+    swipe: SwipeView | None = None
 
 
 def when(scene: Scene) -> str:
@@ -61,6 +65,7 @@ def area_text(area_m2: float | None, unc_m2: float | None) -> str:
 
 
 def latlon_text(lat: float | None, lon: float | None) -> str:
+    """'lat, lon' in degrees: the one coordinate order of reports, figures and the CLI."""
     return "unknown" if lat is None or lon is None else f"{lat:.6f}, {lon:.6f}"
 
 
@@ -77,7 +82,8 @@ def summary_sentence(d: ReportData) -> str:
     unc = sum((x.area_uncertainty_m2 or 0.0) ** 2 for x in dets) ** 0.5
     big = max(dets, key=lambda x: x.area_m2 or 0.0)
     return (f"{head}, {total:,.0f} m² in all (± {unc:,.0f} m²). The largest ({big.ref}, "
-            f"{big.change_type}) measures {area_text(big.area_m2, big.area_uncertainty_m2)} m², "
+            f"{change_label(big.change_type)}) measures "
+            f"{area_text(big.area_m2, big.area_uncertainty_m2)} m², "
             f"{100 * total / max(d.aoi_area_m2, 1):.1f}% of the site's "
             f"{d.aoi_area_m2:,.0f} m² AOI holds change.")
 
@@ -105,12 +111,12 @@ def render_html(d: ReportData) -> str:
     facts = _rows([
         ("Name", s.name), ("Aliases", ", ".join(s.aliases or []) or "none"),
         ("Kind", s.kind or "not stated"), ("Country", s.country or "not stated"),
-        ("Centre (lon, lat)", f"{d.centroid_lon_lat[0]:.6f}, {d.centroid_lon_lat[1]:.6f}"),
+        ("Centre (lat, lon)", latlon_text(d.centroid_lon_lat[1], d.centroid_lon_lat[0])),
         ("AOI area", f"{d.aoi_area_m2:,.0f} m²"), ("Notes", s.notes or ""),
     ])
     det_rows = "\n".join(
         f"<tr><td>{i}</td><td>{esc(x.ref)}</td><td>{esc(x.change_ref or '')}</td>"
-        f"<td>{esc(x.change_type)}</td>"
+        f"<td>{esc(change_label(x.change_type))}</td>"
         f"<td class=num>{esc(area_text(x.area_m2, x.area_uncertainty_m2))}</td>"
         f"<td class=num>{x.score:.2f}</td>"
         f"<td class=num>{esc(latlon_text(x.centroid_lat, x.centroid_lon))}</td>"
@@ -132,10 +138,14 @@ def render_html(d: ReportData) -> str:
     credits = "; ".join(sorted({d.before.credit, d.after.credit}))
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     sources = _sources_html(s)
+    swipe = "" if d.swipe is None else (
+        "<h2>Swipe between the dates</h2>\n<p class=credit>Drag the divider, or focus it and "
+        "use the arrow keys: left of it is the before image, right of it the after image.</p>\n"
+        + swipe_html(d.swipe, esc(when(d.before)), esc(when(d.after))))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy"
- content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+ content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src {SCRIPT_CSP}">
 <title>sitewatch evidence: {esc(s.name)}</title>
 <style>
 body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#111}}
@@ -144,6 +154,7 @@ th,td{{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:t
 th{{background:#f3f3f3}} td.num{{text-align:right;font-variant-numeric:tabular-nums}}
 img{{max-width:100%;border:1px solid #ccc}} pre{{background:#f7f7f7;padding:.5em;overflow:auto}}
 .credit{{font-size:.85em;color:#444}} td{{word-break:break-all}}
+{SWIPE_CSS}
 </style></head><body>
 <h1>{esc(s.name)}</h1>
 <p>{esc(summary_sentence(d))}</p>
@@ -153,6 +164,7 @@ img{{max-width:100%;border:1px solid #ccc}} pre{{background:#f7f7f7;padding:.5em
 <figure><img alt="Before/after figure of {esc(s.name)}" src="data:image/png;base64,{img}">
 <figcaption class="credit">Before: {esc(when(d.before))}. After: {esc(when(d.after))}.
 Imagery: {esc(credits)}.</figcaption></figure>
+{swipe}
 <h2>Detections</h2>
 <table><tr><th>#</th><th>Detection</th><th>Tracked change</th><th>Change type</th>
 <th>Area (m²)</th><th>Score</th><th>Centroid (lat, lon)</th><th>Review</th></tr>

@@ -65,6 +65,17 @@ _REASON_ALIASES = {"cloud": "cloud-or-shadow", "shadow": "cloud-or-shadow",
 #: what a detector says changed (``detect.classical.CHANGE_TYPES`` and the breaks' kinds)
 ChangeType = Literal["change", "vegetation_loss", "built_up_gain", "vegetation_gain"]
 CHANGE_TYPES: tuple[str, ...] = ("change", "vegetation_loss", "built_up_gain", "vegetation_gain")
+#: each change type in plain words, for titles, reports and CLI lines (codes stay in JSON/exports)
+CHANGE_LABELS: dict[str, str] = {"change": "unclassified change",
+                                 "vegetation_loss": "vegetation loss",
+                                 "built_up_gain": "new construction",
+                                 "vegetation_gain": "vegetation growth"}
+
+
+def change_label(change_type: str) -> str:
+    """'built_up_gain' -> 'new construction'; an unknown code is shown with spaces."""
+    return CHANGE_LABELS.get(change_type, change_type.replace("_", " "))
+
 GeorefSource = Literal["file", "user"]
 RefKind = Literal["run", "detection", "change"]
 _REF_PREFIX: dict[str, RefKind] = {"R": "run", "D": "detection", "C": "change"}

@@ -5,27 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from shapely import affinity
-from shapely.geometry import shape
-from shapely.geometry.base import BaseGeometry
 
 from sitewatch.catalog import Store
 from sitewatch.config import Layout
 from sitewatch.errors import NotFoundError
 from sitewatch.evidence.export import export_run, resolve_format
-from sitewatch.evidence.figure import Panel, before_after_png
-from sitewatch.evidence.report import ReportData, render_html, when
-from sitewatch.geo.aoi import to_crs
+from sitewatch.evidence.figure import (
+    FigureSpec,
+    check_dpi,
+    figure_format,
+    render_figure,
+    write_figure,
+)
+from sitewatch.evidence.figure_data import figure_spec
+from sitewatch.evidence.report import ReportData, render_html
+from sitewatch.evidence.swipe import swipe_view
 from sitewatch.geo.area import area_perimeter_m
-from sitewatch.geo.grid import Grid
 from sitewatch.imagery.write import atomic_path, read_chip
 from sitewatch.model import Chip, Run, Scene
-
-
-def _to_pixels(geom_wgs84: BaseGeometry, grid: Grid) -> BaseGeometry:
-    g = to_crs(geom_wgs84, "EPSG:4326", grid.crs)
-    inv = ~grid.transform
-    return affinity.affine_transform(g, [inv.a, inv.b, inv.d, inv.e, inv.xoff, inv.yoff])
 
 
 def _chip(store: Store, run: Run, scene: Scene) -> tuple[Chip, np.ndarray]:
@@ -45,29 +42,35 @@ def write_report(store: Store, ws: Layout, site_name: str | int, out: Path,
     site = store.site(site_name)
     run = _select_run(store, site.id, run_id)
     before, after = store.scene(run.before_scene_id), store.scene(run.after_scene_id)
-    grid = Grid.from_dict(run.parameters["grid"])
     (b_chip, b_data), (a_chip, a_data) = _chip(store, run, before), _chip(store, run, after)
     aoi = site.aoi_geom
     area, _ = area_perimeter_m(aoi)
-    names = run.parameters["bands"]
-    ib = [before.band_names.index(n) for n in names]
-    ia = [after.band_names.index(n) for n in names]
-    png = before_after_png(
-        Panel(b_data[ib], names, f"BEFORE  {when(before)}", before.credit),
-        Panel(a_data[ia], names, f"AFTER  {when(after)}", after.credit),
-        grid.res_m, _to_pixels(aoi, grid),
-        [_to_pixels(shape(d.polygon), grid) for d in run.detections],
-        f"{site.name}: {len(run.detections)} change(s), method {run.method}, "
-        f"grid {grid.crs} at {grid.res_m:g} m",
-        [(d.area_m2, d.area_uncertainty_m2) for d in run.detections],
-        [d.ref for d in run.detections],
-    )
+    spec = figure_spec(site, run, before, after, b_data, a_data)
+    png = render_figure(spec, "png", dpi=150)
     c = aoi.centroid
     html_text = render_html(ReportData(site, run, before, after, [b_chip, a_chip], png, area,
-                                       (c.x, c.y)))
+                                       (c.x, c.y), swipe_view(spec)))
     with atomic_path(out) as tmp:
         tmp.write_text(html_text, encoding="utf-8")
     return out
+
+
+def write_site_figure(store: Store, site_name: str | int, out: Path, run_id: int | None = None,
+                      dpi: int = 300) -> Path:
+    """Write the before/after figure alone (PNG, SVG or PDF, from ``out``'s extension)."""
+    figure_format(out)  # an unwritable format or resolution is refused before any work
+    check_dpi(dpi)
+    return write_figure(site_figure_spec(store, site_name, run_id), out, dpi)
+
+
+def site_figure_spec(store: Store, site_name: str | int, run_id: int | None = None
+                     ) -> FigureSpec:
+    """What the figure of the site's run (latest, or ``run_id``) draws."""
+    site = store.site(site_name)
+    run = _select_run(store, site.id, run_id)
+    before, after = store.scene(run.before_scene_id), store.scene(run.after_scene_id)
+    (_, b_data), (_, a_data) = _chip(store, run, before), _chip(store, run, after)
+    return figure_spec(site, run, before, after, b_data, a_data)
 
 
 def _select_run(store: Store, site_id: int, run_id: int | None) -> Run:
