@@ -33,9 +33,10 @@ from rasterio.vrt import WarpedVRT
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
-from sitewatch.errors import ConfigError, InputFileError, InputValueError, SitewatchError
+from sitewatch.errors import ConfigError, InputFileError, InputValueError
 from sitewatch.geo.grid import Grid
 from sitewatch.imagery.masks import clear_mask
+from sitewatch.imagery.stacnet import StacError, get_token, item_pages
 from sitewatch.settings import http_retries, http_timeout
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,6 @@ S2_OFFSET_BASELINE = "04.00"
 S2_OFFSET_SINCE = date(2022, 1, 25)
 S2_BOA_OFFSET = -0.1  # -1000 digital numbers at scale 0.0001
 _COMMON = {"coastal", "blue", "green", "red", "nir", "nir08", "swir16", "swir22", "rededge"}
-
-
-class StacError(SitewatchError):
-    """A STAC API that cannot be reached or does not answer STAC."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +106,12 @@ def providers() -> dict[str, Provider]:
                 licence=c.get("licence"))
         out[name] = Provider(name, p["title"], p["url"], p.get("sign"), cols)
     return out
+
+
+def asset_hosts(name: str) -> tuple[str, ...]:
+    """The hosts a provider declares for its assets (``asset_hosts`` in providers.json)."""
+    hosts = _providers_doc().get(name, {}).get("asset_hosts", [])
+    return tuple(str(h) for h in hosts) if isinstance(hosts, list) else ()
 
 
 def get_provider(name: str, url: str | None = None) -> Provider:
@@ -261,96 +264,46 @@ class SearchResult:
     pages: int
 
 
-def _client(provider: Provider) -> Any:
-    import requests
-    from pystac_client import Client
-    from pystac_client.exceptions import APIError
-    from pystac_client.stac_api_io import StacApiIO
-    from urllib3 import Retry
-
-    retry = Retry(total=http_retries(), backoff_factor=0.5,
-                  status_forcelist=(429, 500, 502, 503, 504), allowed_methods=None,
-                  raise_on_status=False)
-    io = StacApiIO(timeout=http_timeout(), max_retries=retry)
-    try:
-        return Client.open(provider.url, stac_io=io)
-    except (requests.ConnectionError, requests.Timeout) as exc:
-        raise _unreachable(provider, exc) from exc
-    except APIError as exc:
-        if _short(exc) in {"connection refused", "timed out", "unreachable"}:
-            raise _unreachable(provider, exc) from exc
-        raise StacError(f"the STAC API at {provider.url} answered an error "
-                        f"({_short(exc)}): check --url") from exc
-    except (ValueError, KeyError, TypeError, requests.RequestException) as exc:
-        raise StacError(f"{provider.url} did not answer STAC JSON ({_short(exc)}): check that "
-                        "--url is the root of a STAC API") from exc
-
-
-def _unreachable(provider: Provider, exc: BaseException) -> StacError:
-    return StacError(f"cannot reach the STAC API at {provider.url} ({_short(exc)}): check "
-                     "--url and the network")
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if "Connection refused" in text or "NewConnectionError" in text:
-        return "connection refused"
-    if "timed out" in text.lower() or "Timeout" in text:
-        return "timed out"
-    if "Max retries exceeded" in text or "Name or service not known" in text:
-        return "unreachable"
-    return text[:160]
-
-
 def search(provider: Provider, collection: str, aoi: BaseGeometry, start: date | None,
            end: date | None, max_cloud: float | None = None, page_size: int = 100,
            max_items: int | None = None) -> SearchResult:
     """Items of ``collection`` intersecting the AOI between start and end (inclusive, UTC),
     paging through the whole result; cloud cover is filtered here, so that APIs without
     the query extension give the same answer."""
-    import requests
-    from pystac_client.exceptions import APIError
-
     if start and end and start > end:
         raise InputValueError(f"--start {start} is after --end {end}")
     if max_cloud is not None and not 0 <= max_cloud <= 100:
         raise InputValueError(f"--max-cloud {max_cloud} is not a percentage: give 0 to 100")
-    client = _client(provider)
     span = f"{start.isoformat() if start else '..'}/{end.isoformat() if end else '..'}"
     interval = None if span == "../.." else (
         f"{start.isoformat() + 'T00:00:00Z' if start else '..'}/"
         f"{end.isoformat() + 'T23:59:59Z' if end else '..'}")
-    found = client.search(collections=[collection], intersects=mapping(aoi), datetime=interval,
-                          limit=page_size, max_items=max_items)
-    items, malformed, pages, over = [], [], 0, 0
-    try:
-        for page in found.pages_as_dicts():
-            pages += 1
-            feats = page.get("features") if isinstance(page, dict) else None
-            if not isinstance(feats, list):
-                raise StacError(f"the STAC API at {provider.url} answered a search page "
-                                "without features: it is not a STAC item search")
-            for doc in feats:
-                item = parse_item(doc)
-                if item.problem:
-                    malformed.append(item)
-                elif max_cloud is not None and item.cloud_cover is not None and \
-                        item.cloud_cover > max_cloud:
-                    over += 1
-                else:
-                    items.append(item)
-    except (requests.ConnectionError, requests.Timeout) as exc:
-        raise StacError(f"lost the STAC API at {provider.url} while paging ({_short(exc)})"
-                        ) from exc
-    except APIError as exc:
-        if _short(exc) in {"connection refused", "timed out", "unreachable"}:
-            raise StacError(f"lost the STAC API at {provider.url} while paging "
-                            f"({_short(exc)})") from exc
-        raise StacError(f"the STAC API at {provider.url} refused the search ({_short(exc)})"
-                        ) from exc
-    except (ValueError, KeyError, TypeError, requests.RequestException) as exc:
-        raise StacError(f"the STAC API at {provider.url} answered garbage ({_short(exc)})"
-                        ) from exc
+    query: dict[str, Any] = {"collections": [collection], "intersects": mapping(aoi),
+                             "limit": page_size}
+    if interval is not None:
+        query["datetime"] = interval
+    items: list[StacItem] = []
+    malformed: list[StacItem] = []
+    pages, over, seen = 0, 0, 0
+    # pages, time and bytes are bounded in item_pages (SITEWATCH_STAC_MAX_PAGES, ...)
+    for page in item_pages(provider.url, query):
+        pages += 1
+        feats = page.get("features")
+        if not isinstance(feats, list):
+            raise StacError(f"the STAC API at {provider.url} answered a search page "
+                            "without features: it is not a STAC item search")
+        for doc in feats:
+            seen += 1
+            item = parse_item(doc)
+            if item.problem:
+                malformed.append(item)
+            elif max_cloud is not None and item.cloud_cover is not None and \
+                    item.cloud_cover > max_cloud:
+                over += 1
+            else:
+                items.append(item)
+        if max_items is not None and seen >= max_items:
+            break
     items.sort(key=lambda i: (i.acquired or datetime.min.replace(tzinfo=UTC), i.id))
     return SearchResult(items, malformed, over, pages)
 
@@ -491,15 +444,9 @@ def signer(provider: Provider, collection: str) -> Any:
     """A function adding the provider's token to asset hrefs, or None when none is needed."""
     if not provider.sign:
         return None
-    import requests
-
     token_url = provider.sign.format(collection=collection)
-    try:
-        resp = requests.get(token_url, timeout=http_timeout())
-        resp.raise_for_status()
-        token = resp.json()["token"]
-    except (requests.RequestException, ValueError, KeyError) as exc:
-        raise StacError(f"cannot get a signing token from {token_url} ({_short(exc)})") from exc
+    answer = get_token(token_url)
+    token = answer.get("token") if isinstance(answer, dict) else None
     if not isinstance(token, str):
         raise ConfigError(f"{token_url} answered a token that is not text")
     return lambda href: href + ("&" if "?" in href else "?") + token

@@ -27,12 +27,14 @@ from sitewatch.imagery.stac import (
     Provider,
     SearchResult,
     StacItem,
+    asset_hosts,
     load_window,
     mask_asset,
     resolve_bands,
     search,
     signer,
 )
+from sitewatch.imagery.stacnet import check_asset_href
 from sitewatch.imagery.write import write_cog
 from sitewatch.model import Scene, Site, StacSkip
 from sitewatch.pipeline.chips import aoi_mask
@@ -83,6 +85,9 @@ def fetch_item(store: Store, ws: Layout, site: Site, provider: Provider, collect
     """Load one item's AOI window (``inside``: the AOI mask of ``grid``) as a scene."""
     facts = provider.facts(collection)
     try:
+        # a STAC server names what GDAL opens: only http(s) on allowed hosts, no local files
+        for asset in _assets_used(item, provider, collection).values():
+            check_asset_href(asset.href, provider.url, asset_hosts(provider.name))
         win = load_window(item, facts, grid, inside, sign)
     except SitewatchError as exc:
         return FetchOutcome(item, "failed", str(exc))
