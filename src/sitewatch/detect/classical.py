@@ -77,7 +77,7 @@ def normalise_pair(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
         ma, sa = _standardise(after[i], where)
         zb[i] = (before[i] - mb) / sb
         za[i] = (after[i] - ma) / sa
-    first = np.sqrt(((za - zb) ** 2).mean(axis=0))
+    first = _rms_difference(za, zb)
     # the fit needs a sample, not every pixel: a regular subsample of at most
     # FIT_SAMPLE pixels (deterministic) gives the same line to well under 1e-3
     first_valid = first[valid]
@@ -93,6 +93,17 @@ def normalise_pair(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
             za[i] *= np.float32(slope)
             za[i] += np.float32(intercept)
     return zb, za
+
+
+def _rms_difference(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """sqrt(mean over bands of (a - b)^2), (h, w) float32, accumulated band by band (no
+    (bands, h, w) temporaries); ``b`` None: of ``a`` itself."""
+    acc = np.zeros(a.shape[1:], np.float32)
+    for i in range(a.shape[0]):
+        d = a[i] if b is None else a[i] - b[i]
+        acc += d * d
+    acc /= np.float32(a.shape[0])
+    return np.sqrt(acc, out=acc)
 
 
 def _smooth(stack: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
@@ -134,7 +145,7 @@ def cva_change(before: np.ndarray, after: np.ndarray, band_names: Sequence[str],
     za -= zb
     diff = _smooth(za, valid, p.smooth_sigma_px)
     del za, zb
-    magnitude = np.sqrt((diff * diff).mean(axis=0)).astype(np.float32)
+    magnitude = _rms_difference(diff)
     del diff
     magnitude[~valid] = np.nan
     otsu = float(threshold_otsu(magnitude[valid]))

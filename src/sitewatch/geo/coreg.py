@@ -39,9 +39,20 @@ WINDOW_PX = 512
 
 
 def _central(a: np.ndarray, size: int) -> np.ndarray:
-    h, w = a.shape[1:]
+    h, w = a.shape[-2:]
     y, x = max(0, (h - size) // 2), max(0, (w - size) // 2)
-    return a[:, y:y + size, x:x + size]
+    return a[..., y:y + size, x:x + size]
+
+
+def estimate_shift_in(reference: np.ndarray, moving: np.ndarray, inside: np.ndarray
+                      ) -> Shift:
+    """:func:`estimate_shift` of the two chips' pixels inside the (h, w) mask ``inside``,
+    with the shift limit of the whole chip, masking only the central window it measures
+    (no whole-chip copies)."""
+    h, w = reference.shape[1:]
+    keep = _central(inside, WINDOW_PX)
+    ref, mov = (np.where(keep, _central(x, WINDOW_PX), np.nan) for x in (reference, moving))
+    return estimate_shift(ref, mov, max_shift_px=max(3.0, 0.1 * min(h, w)))
 
 
 def estimate_shift(reference: np.ndarray, moving: np.ndarray, max_shift_px: float | None = None,

@@ -277,17 +277,22 @@ def _read_window(info: ImageInfo, bands: list[int], alpha: int | None, at: tuple
     if c1 <= c0 or r1 <= r0:
         return out
     win = Window(c0, r0, c1 - c0, r1 - r0)
+    whole = (c0, r0, c1, r1) == (col, row, col + width, row + height)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(info.path) as src:
-            part = src.read(bands, window=win, out_dtype=np.float32)
+            # a window inside the image is read straight into the result (no second copy)
+            part = (src.read(bands, window=win, out=out) if whole
+                    else src.read(bands, window=win, out_dtype=np.float32))
             valid = src.read_masks(bands[0], window=win) > 0
             if alpha is not None:
                 valid &= src.read(alpha, window=win) > 0
     if info.nodata is not None and not np.isnan(info.nodata):
         valid &= ~(part == info.nodata).all(axis=0)
-    part[:, ~valid] = np.nan
-    out[:, r0 - row:r1 - row, c0 - col:c1 - col] = part
+    if not valid.all():
+        part[:, ~valid] = np.nan
+    if not whole:
+        out[:, r0 - row:r1 - row, c0 - col:c1 - col] = part
     return out
 
 

@@ -16,7 +16,7 @@ from sitewatch.catalog import Store
 from sitewatch.config import Layout
 from sitewatch.errors import GeometryError
 from sitewatch.geo.aoi import to_crs
-from sitewatch.geo.coreg import estimate_shift
+from sitewatch.geo.coreg import estimate_shift_in
 from sitewatch.geo.grid import Grid, site_grid
 from sitewatch.imagery.local import ImageInfo, read_onto_grid
 from sitewatch.imagery.write import read_chip, write_chip
@@ -82,7 +82,7 @@ def chip_pixels(info: ImageInfo, grid: Grid, inside: np.ndarray, ref_data: np.nd
     dy = dx = 0.0
     status = "reference"
     if ref_data is not None:
-        shift = estimate_shift(np.where(inside, ref_data, np.nan), np.where(inside, data, np.nan))
+        shift = estimate_shift_in(ref_data, data, inside)
         status = shift.status
         if shift.status == "applied":
             dy, dx = shift.dy, shift.dx
