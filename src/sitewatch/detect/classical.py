@@ -80,15 +80,16 @@ def normalise_pair(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
     first = _rms_difference(za, zb)
     # the fit needs a sample, not every pixel: a regular subsample of at most
     # FIT_SAMPLE pixels (deterministic) gives the same line to well under 1e-3
-    first_valid = first[valid]
+    first_valid = first.ravel() if where is None else first[valid]
     step = max(1, first_valid.size // FIT_SAMPLE)
     cut = np.quantile(first_valid[::step], invariant_quantile)
-    pif = valid & (first <= cut)
-    n_pif = int(pif.sum())
+    # the pseudo-invariant pixels' positions, every step-th: the fit reads only those
+    picks = np.flatnonzero(valid & (first <= cut))
+    n_pif = int(picks.size)
     if n_pif >= 10:
-        step = max(1, n_pif // FIT_SAMPLE)
+        picks = picks[::max(1, n_pif // FIT_SAMPLE)]
         for i in range(before.shape[0]):
-            x, y = za[i][pif][::step], zb[i][pif][::step]
+            x, y = za[i].ravel()[picks], zb[i].ravel()[picks]
             slope, intercept = np.polyfit(x.astype(np.float64), y.astype(np.float64), 1)
             za[i] *= np.float32(slope)
             za[i] += np.float32(intercept)

@@ -69,12 +69,15 @@ def extract_objects(result: ChangeResult, transform: Affine | None = None,
     labels, n = ndimage.label(changed, structure=st)
     if n == 0:
         return []
-    idx = np.arange(1, n + 1)
-    counts = ndimage.sum_labels(changed, labels, idx)
-    mean_mag = ndimage.mean(np.nan_to_num(result.magnitude), labels, idx)
+    # pixel counts and mean magnitudes of every object in one pass each (bincount over the
+    # changed pixels; ndimage's labelled statistics cost ten times more at 4000 px)
+    lab_px = labels[changed]
+    counts = np.bincount(lab_px, minlength=n + 1)[1:]
+    mean_mag = (np.bincount(lab_px, weights=np.nan_to_num(result.magnitude[changed]),
+                            minlength=n + 1)[1:] / np.maximum(counts, 1))
     # the dominant change type of every object in one pass: a histogram of (label, type)
     kinds = max(CHANGE_TYPES) + 1
-    hist = np.bincount(labels[changed].astype(np.int64) * kinds
+    hist = np.bincount(lab_px.astype(np.int64) * kinds
                        + result.change_type[changed].astype(np.int64),
                        minlength=(n + 1) * kinds).reshape(n + 1, kinds)
     hist[:, 0] = 0
