@@ -161,8 +161,11 @@ def _band(path: Path, res: float = 10.0, size: int = 40, crs: str = UTM, value: 
     n = max(1, round(size * 10.0 / res))
     data = (np.arange(n * n, dtype=np.uint16).reshape(n, n) % 50 + value)[None]
     path.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(path, "w", driver="GTiff", width=n, height=n, count=1, dtype="uint16",
-                       crs=crs, transform=Affine(res, 0, x0, 0, -res, Y0), nodata=0) as ds:
+    jp2 = path.suffix == ".jp2"  # as the SAFE products ship them
+    with rasterio.open(path, "w", driver="JP2OpenJPEG" if jp2 else "GTiff", width=n, height=n,
+                       count=1, dtype="uint16", crs=crs,
+                       transform=Affine(res, 0, x0, 0, -res, Y0), nodata=None if jp2 else 0
+                       ) as ds:
         ds.write(data)
         if tags:
             ds.update_tags(**tags)
@@ -194,7 +197,8 @@ def test_safe_granule_with_metadata_files(cli: Callable[..., Result], s2_site: s
     stem = "T33UXQ_20230601T100559"
     for b, res in (("B02", 10), ("B03", 10), ("B04", 10), ("B08", 10), ("B02", 20),
                    ("B05", 20), ("B8A", 20), ("B01", 60), ("B02", 60)):
-        _band(img / f"R{res}m" / f"{stem}_{b}_{res}m.tif", float(res))
+        _band(img / f"R{res}m" / f"{stem}_{b}_{res}m.{'jp2' if b == 'B05' else 'tif'}",
+              float(res))
     (img / "R10m" / f"{stem}_TCI_10m.tif").write_bytes(b"")  # not a band: ignored
     (img.parent / "MTD_TL.xml").write_text(
         "<n1:Level-2A_Tile_ID xmlns:n1='x'><General_Info>"
@@ -222,6 +226,10 @@ def test_safe_granule_with_metadata_files(cli: Callable[..., Result], s2_site: s
     with sitewatch.open_workspace() as ws:
         p = ws.scene(s["id"]).props
     assert p["band_files"][1].endswith("_B02_10m.tif")
+    assert p["band_files"][4].endswith("_B05_20m.jp2")
+    with rasterio.open(s["path"]) as ds:
+        b05 = ds.read(5)
+    assert 1200 <= b05.min() and b05.max() <= 1249  # the JPEG 2000 band, on the 10 m grid
     assert p["platform"] == "Sentinel-2B" and p["tile"] == "33UXQ" and p["level"] == "L2A"
     assert p["processing_baseline"] == "05.09" and p["date_source"] == "MTD_TL.xml"
     assert p["acquired_utc"].startswith("2023-06-01T10:12:34")

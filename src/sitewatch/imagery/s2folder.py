@@ -155,9 +155,11 @@ class S2Folder:
             dw, dh = b.width * s.a / t.a, b.height * s.e / t.e
             same = b.width == ref.width and b.height == ref.height and s.almost_equals(t)
             kind = "SimpleSource" if same else 'ComplexSource resampling="bilinear"'
-            nodata = "" if b.nodata is None else f"    <NoDataValue>{b.nodata!r}</NoDataValue>\n"
-            src_nodata = ("" if b.nodata is None or same
-                          else f"      <NODATA>{b.nodata!r}</NODATA>\n")
+            # Sentinel-2 counts keep 0 for no data: a file that declares none still means it,
+            # and a coarse band that stops short of the 10 m grid leaves 0 there
+            nd = 0.0 if b.nodata is None and b.dtype == "uint16" else b.nodata
+            nodata = "" if nd is None else f"    <NoDataValue>{nd!r}</NoDataValue>\n"
+            src_nodata = "" if nd is None or same else f"      <NODATA>{nd!r}</NODATA>\n"
             out.append(
                 f'  <VRTRasterBand dataType="{gdal_type}" band="{i}">\n'
                 f"    <Description>{S2_BANDS[b.band_id]}</Description>\n{nodata}"
