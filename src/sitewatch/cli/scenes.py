@@ -96,7 +96,10 @@ def _reason_kind(reason: str) -> str:
                        ("no --date", "undated"), ("impossible date", "impossible date in the name"),
                        ("not a readable", "unreadable"), ("truncated", "truncated"),
                        ("empty", "empty"), ("georeference", "not georeferenced"),
-                       ("--bands", "band mismatch")):
+                       ("--bands", "band mismatch"), ("lacks bands", "bands missing"),
+                       ("mixes two", "mixed acquisitions or sensors"),
+                       ("no acquisition date", "undated"),
+                       ("cannot be resampled", "bands of another footprint or CRS")):
         if key in text:
             return label
     return "other errors"
