@@ -60,8 +60,11 @@ def root(
 
 @app.command()
 def detect(
-    before: Annotated[Path, typer.Argument(help="Earlier image (GeoTIFF, PNG, JPEG, BMP, ENVI).")],
-    after: Annotated[Path, typer.Argument(help="Later image of the same ground.")],
+    before: Annotated[Path, typer.Argument(
+        help="Earlier image (GeoTIFF, PNG, JPEG, BMP, ENVI), or a folder of Sentinel-2 band "
+             "files of one acquisition (stacked on its B02 grid).")],
+    after: Annotated[Path, typer.Argument(help="Later image or band folder of the same "
+                                               "ground.")],
     out_path: Annotated[Path, typer.Option("--out", help="Mask GeoTIFF to write.")],
     method: Annotated[str, typer.Option(
         help="auto (the learned model for imagery of 5 m or finer, else cva), model or cva."
