@@ -271,13 +271,15 @@ def _read_window(info: ImageInfo, bands: list[int], alpha: int | None, at: tuple
     """The target window read straight from the file (no warping: the grids coincide);
     NaN outside the image and where it has no data."""
     col, row = at
-    out = np.full((len(bands), height, width), np.nan, np.float32)
     c0, r0 = max(col, 0), max(row, 0)
     c1, r1 = min(col + width, info.width), min(row + height, info.height)
+    whole = (c0, r0, c1, r1) == (col, row, col + width, row + height)
+    # a window inside the image fills the whole result: no NaN to write first
+    shape = (len(bands), height, width)
+    out = np.empty(shape, np.float32) if whole else np.full(shape, np.nan, np.float32)
     if c1 <= c0 or r1 <= r0:
         return out
     win = Window(c0, r0, c1 - c0, r1 - r0)
-    whole = (c0, r0, c1, r1) == (col, row, col + width, row + height)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(info.path) as src:
