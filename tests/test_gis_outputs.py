@@ -4,7 +4,9 @@ descriptions and the AOI, masks are COGs and a run exports as a STAC item."""
 
 import hashlib
 import json
+import shutil
 import sqlite3
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -265,3 +267,67 @@ def test_stac_into_a_file_is_refused(cli, ws_home, tmp_path):
     f.write_text("keep")
     assert "is a file" in one_error_line(cli("export", "pr", "--stac", f))
     assert f.read_text() == "keep" and sorted(tmp_path.iterdir()) == [f]
+
+
+def test_flags_travel_into_every_output(cli, ws_home, tmp_path):
+    run = _run(cli)
+    if "flags" not in run:
+        pytest.skip("this model has no warning flags yet (issue 12, item 1)")
+    # the 60 m Puerto Rico site: its co-registration is rejected, and the exports say so
+    assert "coregistration-rejected" in run["flags"]
+    gpkg, kml = tmp_path / "f.gpkg", tmp_path / "f.kml"
+    assert cli("export", "pr", "--out", gpkg).code == 0
+    assert cli("export", "pr", "--out", kml).code == 0
+    assert cli("export", "pr", "--stac", tmp_path / "stac").code == 0
+    _, _, _, (flags, run_flags, warnings) = pyogrio.raw.read(
+        gpkg, layer="detections", columns=["flags", "run_flags", "warnings"])
+    assert list(run_flags) == [",".join(run["flags"])] * len(run["detections"])
+    assert list(flags) == [",".join(d["flags"]) for d in run["detections"]]
+    assert all("Co-registration failed" in w for w in warnings)
+    text = kml.read_text(encoding="utf-8")
+    assert text.count("Co-registration failed") >= len(run["detections"])
+    item = json.loads((tmp_path / "stac" / f"pr-{run['id']}.json").read_text())
+    assert item["properties"]["sitewatch:flags"] == run["flags"]
+
+
+COG_VALIDATOR = Path("/usr/lib/python3/dist-packages/osgeo_utils/samples/"
+                     "validate_cloud_optimized_geotiff.py")
+
+
+@pytest.mark.skipif(not (shutil.which("ogrinfo") and shutil.which("gdalinfo")),
+                    reason="GDAL's command-line tools (ogrinfo, gdalinfo) are not installed")
+def test_gdal_command_line_tools_read_the_outputs(cli, ws_home, tmp_path):
+    """A reader that is not sitewatch's own GDAL: the system's ogrinfo and gdalinfo (and
+    GDAL's COG validator where the system Python has it)."""
+    run = _run(cli)
+    n = len(run["detections"])
+    gpkg, kml = tmp_path / "o.gpkg", tmp_path / "o.kml"
+    assert cli("export", "pr", "--out", gpkg).code == 0
+    assert cli("export", "pr", "--out", kml).code == 0
+    assert cli("export", "pr", "--stac", tmp_path / "stac").code == 0
+
+    def tool(*args: object) -> str:
+        done = subprocess.run([str(a) for a in args], capture_output=True, text=True,
+                              timeout=60, check=True)
+        return done.stdout + done.stderr
+
+    info = tool("ogrinfo", "-so", "-al", gpkg)
+    assert "partially supported" not in info  # a GeoPackage every GDAL since 2.x reads
+    for layer, count in (("detections", n), ("aoi", 1), ("scenes", 2)):
+        assert f"Layer name: {layer}\n" in info
+        assert f"Feature Count: {count}\n" in info.split(f"Layer name: {layer}\n")[1]
+    for f in ("before_sha256: String", "area_uncertainty_m2: Real", "run_flags: String",
+              "warnings: String", "after_licence: String"):
+        assert f in info, f
+    styles = tool("ogrinfo", "-q", gpkg, "layer_styles")
+    assert styles.count("useAsDefault (Integer(Boolean)) = 1") == 3
+    k = tool("ogrinfo", "-so", "-al", kml)
+    assert "Layer name: Detections\n" in k and f"Feature Count: {n}\n" in k
+    mask = tmp_path / "stac" / f"pr-{run['id']}-mask.tif"
+    g = tool("gdalinfo", mask)
+    assert "LAYOUT=COG" in g and "Block=256x256 Type=Byte" in g and "NoData Value=255" in g
+    assert "Overviews: " in g
+    if COG_VALIDATOR.is_file() and subprocess.run(
+            ["/usr/bin/python3", "-c", "import osgeo.gdal"], capture_output=True).returncode == 0:
+        v = tool("/usr/bin/python3", COG_VALIDATOR, "--full-check=yes", mask)
+        assert "is a valid cloud optimized GeoTIFF" in v, v

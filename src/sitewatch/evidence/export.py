@@ -9,7 +9,8 @@
 
 Every detection carries its provenance: run, detection and change ids, the scenes' ids,
 dates, sha256, credits and licences, the method and software version, its warning flags
-and the run's, and its area with the area's uncertainty (m2). Shapefiles are not written:
+and the run's (codes, and ``warnings`` in plain sentences), and its area with the area's
+uncertainty (m2). Shapefiles are not written:
 their 10-character field names would cut the provenance.
 """
 
@@ -51,7 +52,7 @@ DETECTION_FIELDS: dict[str, type] = {
     "id": str, "change_id": str, "site": str, "change_type": str, "change": str,
     "area_m2": float, "area_uncertainty_m2": float, "score": float,
     "centroid_lon": float, "centroid_lat": float, "review": str, "flags": str,
-    "run_id": str, "run_flags": str, "method": str, "sitewatch_version": str,
+    "run_id": str, "run_flags": str, "warnings": str, "method": str, "sitewatch_version": str,
     "before_scene_id": int, "after_scene_id": int, "before_date": str, "after_date": str,
     "before_provider": str, "after_provider": str, "before_credit": str, "after_credit": str,
     "before_licence": str, "after_licence": str, "before_sha256": str, "after_sha256": str,
@@ -115,6 +116,16 @@ def flag_codes(obj: Run | Detection) -> list[str]:
     return out
 
 
+def flag_sentences(*objs: Run | Detection) -> list[str]:
+    """What the flags of ``objs`` mean, one plain sentence each (a flag without a sentence
+    is given by its code), without repeats."""
+    out: dict[str, None] = {}
+    for obj in objs:
+        for f, code in zip(getattr(obj, "flags", None) or (), flag_codes(obj), strict=True):
+            out[str(getattr(f, "sentence", None) or code)] = None
+    return list(out)
+
+
 def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -159,7 +170,7 @@ def run_layers(site: Site, run: Run, before: Scene, after: Scene) -> RunLayers:
             "area_uncertainty_m2": _round(d.area_uncertainty_m2, 1),
             "score": round(d.score, 3), "centroid_lon": _round(d.centroid_lon, 7),
             "centroid_lat": _round(d.centroid_lat, 7), "review": d.review_status.value,
-            "flags": flag_codes(d),
+            "flags": flag_codes(d), "warnings": " ".join(flag_sentences(run, d)) or None,
         }
         dets.append(({k: props.get(k) for k in DETECTION_FIELDS}, shape(d.polygon)))
     aoi = site.aoi_geom
@@ -239,8 +250,11 @@ def export_run(site: Site, run: Run, before: Scene, after: Scene, out: Path,
                                          layers.aoi, layers.scenes))
         else:
             tmp.unlink()
-            opts: dict[str, Any] = ({"layer_options": {"GEOMETRY": "AS_WKT"}}
-                                    if fmt == "csv" else {})
+            opts: dict[str, Any] = {}
+            if fmt == "csv":
+                opts["layer_options"] = {"GEOMETRY": "AS_WKT"}
+            elif fmt == "gpkg":  # 1.2: read without a warning by GDAL < 3.7 (QGIS 3.28 LTR)
+                opts["dataset_options"] = {"VERSION": "1.2"}
             _write_layer(tmp, FORMATS[fmt], "detections", DETECTION_FIELDS, layers.detections,
                          "MultiPolygon", **opts)
             if fmt == "gpkg":
