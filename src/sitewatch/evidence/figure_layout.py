@@ -105,6 +105,7 @@ def place_labels(sizes: Sequence[tuple[float, float]], anchors: Sequence[tuple[f
     """
     placed: list[Placed] = []
     taken: list[Box] = []
+    leaders: list[tuple[tuple[float, float], tuple[float, float]]] = []
     det = np.asarray(targets, dtype=float).reshape(-1, 4)
 
     def inside(b: Box) -> bool:
@@ -130,12 +131,63 @@ def place_labels(sizes: Sequence[tuple[float, float]], anchors: Sequence[tuple[f
                  if clear(c[0])]
         if not cands:
             continue
-        # the nearest place that covers no other detection, else the one covering least
-        free = [c for c in cands if covers_others(c[0], i) == 0.0]
-        box, leader = free[0] if free else min(cands, key=lambda c: covers_others(c[0], i))
+        # near its detection, its leader crossing no other leader or label, covering no
+        # other detection: distance (in label heights) + 3 per crossing + 2 for covering
+        costs = []
+        for k, (b, lead) in enumerate(cands):
+            seg = (_centre(b), anchor)
+            crossing = sum(_seg_box(s, b) for s in leaders) + (sum(
+                _segs(seg, s) for s in leaders) + sum(_seg_box(seg, t) for t in taken)
+                if lead else 0)
+            cover = covers_others(b, i) / (lw * lh)
+            dist = math.dist(seg[0], anchor) / lh if lead else 0.0
+            costs.append((dist + 3.0 * crossing + (2.0 + cover if cover else 0.0), k))
+        box, leader = cands[min(costs)[1]]
         placed.append(Placed(i, box, anchor, leader))
         taken.append(box)
+        if leader:
+            leaders.append((_centre(box), anchor))
     return placed
+
+
+Seg = tuple[tuple[float, float], tuple[float, float]]
+
+
+def _centre(b: Box) -> tuple[float, float]:
+    return ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
+
+
+def _segs(a: Seg, b: Seg) -> bool:
+    """True when two segments cross (shared end points do not count)."""
+    def orient(p: tuple[float, float], q: tuple[float, float], r: tuple[float, float]) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    d1, d2 = orient(b[0], b[1], a[0]), orient(b[0], b[1], a[1])
+    d3, d4 = orient(a[0], a[1], b[0]), orient(a[0], a[1], b[1])
+    return d1 * d2 < 0 and d3 * d4 < 0
+
+
+def _seg_box(seg: Seg, b: Box) -> bool:
+    """True when the segment passes through the box (Liang-Barsky clipping); a segment
+    that starts at the box's centre (its own leader) does not count."""
+    (x0, y0), (x1, y1) = seg
+    if _centre(b) == (x0, y0):
+        return False
+    t0, t1 = 0.0, 1.0
+    dx, dy = x1 - x0, y1 - y0
+    for p, q in ((-dx, x0 - b[0]), (dx, b[2] - x0), (-dy, y0 - b[1]), (dy, b[3] - y0)):
+        if p == 0:
+            if q < 0:
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return False
+    return True
 
 
 def nice_step(span: float, target_ticks: int = 4) -> float:
