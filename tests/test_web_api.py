@@ -276,9 +276,10 @@ def test_downloads_report_exports_and_timeline(client, web_ws):
     r = client.get(f"/api/sites/{site.id}/export", params={"format": "geojson",
                                                              "run": run.ref})
     assert len(json.loads(r.content)["features"]) == len(run.detections)
-    for fmt in ("gpkg", "kml"):
+    for fmt in ("gpkg", "kml", "fgb", "csv"):
         r = client.get(f"/api/sites/{site.id}/export", params={"format": fmt})
         assert r.status_code == 200 and len(r.content) > 1000
+        assert r.headers["content-disposition"].endswith(f'.{fmt}"'), fmt
     assert client.get(f"/api/sites/{site.id}/export", params={"format": "shp"}
                       ).json()["error"]["field"] == "query.format"
     assert client.get(f"/api/sites/{site.id}/report", params={"run": "R99999"}

@@ -12,17 +12,14 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import Any
 
+from sitewatch.model.objects import change_label
+
 #: the change types' colours (hex RGB), as in the timeline figure
 CHANGE_COLOURS: dict[str, str] = {"built_up_gain": "#9467bd", "vegetation_loss": "#d62728",
                                   "vegetation_gain": "#2ca02c", "change": "#ff7f0e"}
 OTHER_COLOUR = "#7f7f7f"
 AOI_COLOUR = "#ffd700"
 SCENE_COLOUR = "#555555"
-#: each change type in plain words (the codes stay in the data, the words in the legend)
-CHANGE_WORDS: dict[str, str] = {"built_up_gain": "new construction",
-                                "vegetation_loss": "vegetation loss",
-                                "vegetation_gain": "vegetation growth",
-                                "change": "unclassified change"}
 #: the columns of the table QGIS reads its stored styles from (QgsOgrProvider::saveStyle)
 LAYER_STYLES_FIELDS = ["f_table_catalog", "f_table_schema", "f_table_name",
                        "f_geometry_column", "styleName", "styleQML", "styleSLD",
@@ -31,8 +28,9 @@ _QML_DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
 
 
 def change_words(change_type: str) -> str:
-    """'built_up_gain' -> 'new construction'; an unknown code with spaces for underscores."""
-    return CHANGE_WORDS.get(change_type, change_type.replace("_", " "))
+    """A change type in the plain words the report and the CLI use (the codes stay in the
+    data, the words go in legends, names and descriptions)."""
+    return change_label(change_type)
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:

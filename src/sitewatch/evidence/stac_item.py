@@ -136,7 +136,11 @@ def run_item(site: Site, run: Run, before: Scene, after: Scene, item_id: str,
         "sitewatch:coregistration": _public(run.parameters.get("coregistration", {})),
         "sitewatch:flags": flag_codes(run),
         "sitewatch:detections": len(run.detections),
-        "sitewatch:changed_area_m2": run.summary.get("changed_area_m2"),
+        # the run's one total (Run.changed_area_m2, issue 12 item 1) where the model has it
+        "sitewatch:changed_area_m2": getattr(run, "changed_area_m2", None)
+        or run.summary.get("changed_area_m2"),
+        "sitewatch:changed_area_uncertainty_m2": getattr(
+            run, "changed_area_uncertainty_m2", None),
         "sitewatch:scenes": [_scene("before", before), _scene("after", after)],
         "sitewatch:licences": [s.licence for s in (before, after)],
     }

@@ -293,13 +293,14 @@ def report(site_id: int, user: Viewer, ws: WS, run: str | None = None) -> FileRe
 
 FORMATS = {"geojson": ("geojson", "application/geo+json"),
            "gpkg": ("gpkg", "application/geopackage+sqlite3"),
-           "kml": ("kml", "application/vnd.google-earth.kml+xml")}
+           "kml": ("kml", "application/vnd.google-earth.kml+xml"),
+           "fgb": ("fgb", "application/flatgeobuf"), "csv": ("csv", "text/csv")}
 
 
 @router.get("/sites/{site_id}/export", summary="Download a run's detections as GIS data",
             response_class=FileResponse)
 def export(site_id: int, user: Viewer, ws: WS,
-           format: Literal["geojson", "gpkg", "kml"] = "geojson",
+           format: Literal["geojson", "gpkg", "kml", "fgb", "csv"] = "geojson",
            run: str | None = None) -> FileResponse:
     s = _site(ws, site_id)
     rid = None if run is None else _number(run, "run", "query.run")
