@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         Change,
         Chip,
         Detection,
+        Flag,
         ObsDate,
         Provenance,
         RejectReason,
@@ -43,12 +44,12 @@ _LAZY = {
     "register_detector": "sitewatch.detect.registry",
     "list_detectors": "sitewatch.detect.registry",
     **{name: "sitewatch.model" for name in (
-        "Change", "Chip", "Detection", "ObsDate", "Provenance", "RejectReason", "Review",
-        "ReviewStatus", "Run", "Scene", "Site")},
+        "Change", "Chip", "Detection", "Flag", "ObsDate", "Provenance", "RejectReason",
+        "Review", "ReviewStatus", "Run", "Scene", "Site")},
 }
 
 __all__ = [
-    "Change", "Chip", "Detection", "ObsDate", "Provenance", "RejectReason", "Review",
+    "Change", "Chip", "Detection", "Flag", "ObsDate", "Provenance", "RejectReason", "Review",
     "ReviewStatus", "Run", "Scene", "Site", "SitewatchError", "Workspace", "__version__",
     "detect_pair", "extract_sites", "list_detectors", "open_workspace", "register_detector",
     "upgrade_catalog",

@@ -304,13 +304,16 @@ class Workspace:
     # --- analyses, runs, detections, changes -----------------------------------------------
     def analyze(self, site: str | int | Site, before: str | None = None,
                 after: str | None = None, method: str = "auto",
-                params: dict[str, Any] | None = None) -> Any:
+                params: dict[str, Any] | None = None, *,
+                progress: Callable[[int, int | None, str], None] | None = None) -> Any:
         """Compare two scenes of a site and store the run; returns an ``Analysis`` (its
-        ``run`` and whether it was ``created``: the same inputs give the stored run back)."""
+        ``run`` and whether it was ``created``: the same inputs give the stored run back).
+        The run and each detection carry their warnings in ``.flags`` (:class:`Flag`).
+        ``progress(done, total, step)``, when given, is told as each step starts."""
         from sitewatch.pipeline.analysis import analyze_site
 
         return analyze_site(self.store, self.layout, self._site_id(site), before, after,
-                            method, params)
+                            method, params, progress=progress)
 
     def runs(self, site: str | int | Site) -> list[Run]:
         """The site's runs, latest first (runs are never deleted)."""

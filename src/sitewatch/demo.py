@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,14 +107,24 @@ def _aoi_of(pair: DemoPair) -> BaseGeometry:
     return to_crs(box(*info.bounds), info.crs or "EPSG:4326", "EPSG:4326")
 
 
-def run_demo(ws: Workspace, samples: Path) -> Iterator[str]:
+#: ``progress(done, total, what)``, told as each step of the demo starts
+Progress = Callable[[int, int | None, str], None]
+
+
+def _quiet(done: int, total: int | None, what: str) -> None:
+    pass
+
+
+def run_demo(ws: Workspace, samples: Path, progress: Progress | None = None) -> Iterator[str]:
     """Add the demo sites and scenes (idempotent), analyse each and write its report."""
+    tell = progress or _quiet
     pairs = demo_pairs(samples)
     missing = [str(p.before.path) for p in pairs if not p.before.path.is_file()]
     if missing:
         raise ConfigError(f"sample file {missing[0]} is missing: set SITEWATCH_SAMPLES to "
                           "the shared data folder (with levir-cd/ and puerto-rico-maria/)")
-    for pair in pairs:
+    for i, pair in enumerate(pairs):
+        tell(i, len(pairs), f"analysing {pair.site}")
         try:
             ws.site(pair.site)
         except NotFoundError:
@@ -126,10 +136,12 @@ def run_demo(ws: Workspace, samples: Path) -> Iterator[str]:
         run = ws.analyze(pair.site).run
         slug = "".join(c if c.isalnum() else "-" for c in pair.site.lower()).strip("-")
         out = ws.report(pair.site, ws.layout.reports_dir / f"{slug}.html")
+        warn = f" ({', '.join(f.value for f in run.flags)})" if run.flags else ""
         yield (f"{pair.site}: run {run.ref}, {len(run.detections)} change(s), "
-               f"{run.summary['changed_area_m2']:,.0f} m² -> report {out}")
+               f"{run.changed_area_m2 or 0:,.0f} m²{warn} -> report {out}")
+    tell(len(pairs), len(pairs), "reading the sample article")
     yield from _demo_article(ws, samples)
-    yield from _demo_timeline(ws, samples)
+    yield from _demo_timeline(ws, samples, tell)
     yield f"open the reports in a browser, or review: SITEWATCH_HOME={ws.home} sitewatch serve"
 
 
@@ -143,7 +155,7 @@ def _demo_article(ws: Workspace, samples: Path) -> Iterator[str]:
     yield f"article {article.name}: {len(added)} site(s) in the watchlist: {names}"
 
 
-def _demo_timeline(ws: Workspace, samples: Path) -> Iterator[str]:
+def _demo_timeline(ws: Workspace, samples: Path, tell: Progress = _quiet) -> Iterator[str]:
     """The 447-scene Landsat stack: bulk import, timeline with its breaks, and the plot."""
     import tarfile
 
@@ -161,9 +173,10 @@ def _demo_timeline(ws: Workspace, samples: Path) -> Iterator[str]:
     except NotFoundError:
         site = ws.add_site(name, lat=40.295660, lon=-106.924275, radius_m=70.0,
                            notes="5 x 5 px Landsat 5/7 stack, 1984-2013 (yatsm test data)")
-    ws.import_scenes(site, [images], bands=["blue", "green", "red", "nir", "swir16", "swir22",
-                                            "thermal", "fmask"], scale=0.0001)
-    tl = ws.timeline(site)
+    ws.import_scenes(site, [images], lambda d, n, o: tell(d, n, f"importing {o.path.name}"),
+                     bands=["blue", "green", "red", "nir", "swir16", "swir22", "thermal",
+                            "fmask"], scale=0.0001)
+    tl = ws.timeline(site, progress=lambda d, n: tell(d, n, "timeline: reading scenes"))
     plot = ws.timeline_plot(site, ws.layout.reports_dir / "timeline-landsat-p035r032.png", tl)
     brk = ", ".join(f"{b['date']} {b['kind']}" for b in tl.breaks) or "none"
     yield (f"{name}: {len(tl.observations)} scenes, breaks: {brk} -> plot {plot}")

@@ -15,6 +15,7 @@ from sitewatch.model import (
     Change,
     Chip,
     Detection,
+    Flag,
     ObsDate,
     Provenance,
     RejectReason,
@@ -108,14 +109,16 @@ def detection_from_row(r: rows.Detection, status: ReviewStatus = ReviewStatus.UN
                      change_type=change_type_of(r.change_type),
                      score=r.score, area_m2=r.area_m2, area_uncertainty_m2=r.area_uncertainty_m2,
                      centroid_lon=r.centroid_lon, centroid_lat=r.centroid_lat, id=r.id,
-                     run_id=r.run_id, change_id=r.change_id, review_status=status)
+                     run_id=r.run_id, change_id=r.change_id, review_status=status,
+                     flags=Flag.known(r.flags))
 
 
 def detection_to_row(d: Detection) -> rows.Detection:
     return rows.Detection(polygon_geojson=json.dumps(d.polygon), area_m2=d.area_m2,
                           area_uncertainty_m2=d.area_uncertainty_m2, change_type=d.change_type,
                           score=d.score, centroid_lon=d.centroid_lon,
-                          centroid_lat=d.centroid_lat, **bbox_of(d.polygon))
+                          centroid_lat=d.centroid_lat, flags=[f.value for f in d.flags],
+                          **bbox_of(d.polygon))
 
 
 def run_from_row(r: rows.Run, statuses: Mapping[int, str] | None = None) -> Run:
@@ -130,7 +133,7 @@ def run_from_row(r: rows.Run, statuses: Mapping[int, str] | None = None) -> Run:
                before_scene_id=r.before_scene_id, after_scene_id=r.after_scene_id,
                status=RunStatus(r.status), timings_s=dict(r.timings_s),
                summary=dict(r.summary), started_at=r.started_at, finished_at=r.finished_at,
-               detections=dets)
+               detections=dets, flags=Flag.known(r.flags))
 
 
 def review_from_row(r: rows.Review) -> Review:
@@ -225,4 +228,5 @@ def run_to_row(run: Run) -> rows.Run:
                     before_scene_id=run.before_scene_id, after_scene_id=run.after_scene_id,
                     status=run.status.value, timings_s=run.timings_s, summary=run.summary,
                     started_at=run.started_at, finished_at=run.finished_at,
+                    flags=[f.value for f in run.flags],
                     detections=[detection_to_row(d) for d in run.detections])

@@ -12,7 +12,9 @@ from sitewatch.cli.common import open_ws, out, print_json
 from sitewatch.errors import InputValueError
 
 if TYPE_CHECKING:
-    from sitewatch.model import Change, Detection, Review, Run
+    from collections.abc import Sequence
+
+    from sitewatch.model import Change, Detection, Flag, Review, Run
 
 runs_app = typer.Typer(help="The runs (analyses) of a site; runs are never deleted.",
                        no_args_is_help=True)
@@ -22,13 +24,35 @@ def _num(value: float | None, fmt: str = ",.0f") -> str:
     return "unknown" if value is None else format(value, fmt)
 
 
-def detection_line(d: Detection) -> str:
+def detection_line(d: Detection, said: Sequence[Flag] = ()) -> str:
+    """One detection in a line, with its flags but those ``said`` already (the run's)."""
     area = ("area unknown" if d.area_m2 is None else
             f"{d.area_m2:10,.0f} ± {_num(d.area_uncertainty_m2)} m²")
     where = ("" if d.centroid_lat is None or d.centroid_lon is None
              else f"  at {d.centroid_lat:.6f}, {d.centroid_lon:.6f}")
+    own = [f.value for f in d.flags if f not in said]
+    flags = f"  ! {', '.join(own)}" if own else ""
     return (f"{d.ref:>6s} {d.change_ref or '':>6s} {d.change_type:16s} {area}  score "
-            f"{d.score:.2f}{where}  [{d.review_status.value}]")
+            f"{d.score:.2f}{where}  [{d.review_status.value}]{flags}")
+
+
+def total_text(run: Run) -> str:
+    """The run's changed area as the CLI states it: the one total (Run.changed_area_m2)."""
+    total, unc = run.changed_area_m2, run.changed_area_uncertainty_m2
+    if total is None:
+        return "area unknown"
+    return f"{total:,.0f} ± {_num(unc)} m² changed" if run.detections else "0 m² changed"
+
+
+def flag_lines(run: Run) -> list[str]:
+    """The run's warnings, one line each, then what the flags beside detections mean."""
+    lines = [f"  warning: {f.sentence} [{f.value}]" for f in run.flags]
+    from sitewatch.model import Flag
+
+    seen = {f for d in run.detections for f in d.flags} - set(run.flags)
+    marked = [f for f in Flag if f in seen]
+    lines += [f"  ! {f.value}: {f.sentence}" for f in marked]
+    return lines
 
 
 def detection_json(d: Detection) -> dict[str, Any]:
@@ -36,7 +60,8 @@ def detection_json(d: Detection) -> dict[str, Any]:
             "change_type": d.change_type, "area_m2": d.area_m2,
             "area_uncertainty_m2": d.area_uncertainty_m2, "score": d.score,
             "centroid_lon": d.centroid_lon, "centroid_lat": d.centroid_lat,
-            "review": d.review_status.value, "polygon": d.polygon}
+            "review": d.review_status.value, "flags": [f.value for f in d.flags],
+            "polygon": d.polygon}
 
 
 def run_json(run: Run, site: str | None = None) -> dict[str, Any]:
@@ -48,6 +73,9 @@ def run_json(run: Run, site: str | None = None) -> dict[str, Any]:
                   "started_at": run.started_at, "finished_at": run.finished_at,
                   "parameters": run.parameters, "versions": run.versions,
                   "summary": run.summary, "timings_s": run.timings_s,
+                  "changed_area_m2": run.changed_area_m2,
+                  "changed_area_uncertainty_m2": run.changed_area_uncertainty_m2,
+                  "flags": [f.value for f in run.flags],
                   "detections": [detection_json(d) for d in run.detections]}
 
 
@@ -92,7 +120,8 @@ def runs_list(
     for r in runs:
         out.print(f"{r.ref:>6s}  {r.finished_at:%Y-%m-%d %H:%M} UTC  {r.method:6s} scenes "
                   f"{r.before_scene_id} -> {r.after_scene_id}  {len(r.detections)} "
-                  f"detection(s), {r.summary.get('changed_area_m2', 0):,.0f} m² changed",
+                  f"detection(s), {total_text(r)}"
+                  + (f"  ! {', '.join(f.value for f in r.flags)}" if r.flags else ""),
                   markup=False)
 
 
@@ -112,9 +141,12 @@ def show(
             return
         out.print(f"run {obj.ref} of site {obj.site_id}: method {obj.method}, scenes "
                   f"{obj.before_scene_id} -> {obj.after_scene_id}, finished "
-                  f"{obj.finished_at:%Y-%m-%d %H:%M} UTC; key {obj.run_key[:16]}", markup=False)
+                  f"{obj.finished_at:%Y-%m-%d %H:%M} UTC; key {obj.run_key[:16]}; "
+                  f"{total_text(obj)}", markup=False)
+        for line in flag_lines(obj):
+            out.print(line, markup=False)
         for d in obj.detections:
-            out.print("  " + detection_line(d), markup=False)
+            out.print("  " + detection_line(d, obj.flags), markup=False)
         return
     if isinstance(obj, Detection):
         if as_json:

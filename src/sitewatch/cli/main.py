@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -47,15 +47,46 @@ def _version(value: bool) -> None:
 def root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress; "
-                                          "show tracebacks of internal errors.")] = False,
+    verbose: Annotated[int, typer.Option(
+        "--verbose", "-v", count=True,
+        help="-v: log what sitewatch does and show tracebacks of internal errors; -v -v: "
+             "the libraries' logs too (Alembic, rasterio, matplotlib, ...).")] = 0,
 ) -> None:
     """sitewatch: watchlist -> scenes -> chips -> detections -> evidence."""
-    _VERBOSE["on"] = verbose
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    # retries are reported by sitewatch's own error line, not one warning per attempt
-    logging.getLogger("urllib3").setLevel(logging.INFO if verbose else logging.ERROR)
+    _VERBOSE["on"] = verbose > 0
+    configure_logging(verbose)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record comes (a redirected or captured
+    stderr, in a test or an embedding program, included)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def configure_logging(verbose: int) -> None:
+    """One handler on stderr. sitewatch's own loggers: warnings, or info with ``-v``. Every
+    other library (Alembic, rasterio, matplotlib, pypdf, urllib3, ...) is heard only with
+    ``-v -v`` (below that, only its errors): their notes are noise to a user."""
+    root = logging.getLogger()
+    if not any(isinstance(h, _StderrHandler) for h in root.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
+    logging.getLogger("sitewatch").setLevel(
+        logging.DEBUG if verbose >= 2 else logging.INFO if verbose else logging.WARNING)
+    # a library's logger that was given a level of its own (Alembic's fileConfig, a
+    # previous command in this process) follows the same rule
+    for name in ("alembic", "urllib3", "rasterio", "matplotlib", "pypdf", "PIL", "fiona",
+                 "pyogrio", "httpx", "asyncio"):
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose >= 2 else logging.ERROR)
 
 
 @app.command()
@@ -108,22 +139,28 @@ def analyze(
     target: Annotated[str | None, typer.Option(
         help="For the model: any (default) or buildings.")] = None,
 ) -> None:
-    """Chip, co-register and compare two scenes of a site; store the run and detections."""
-    from sitewatch.cli.history import detection_line, run_json
+    """Chip, co-register and compare two scenes of a site; store the run and detections.
+    Warnings about the result (co-registration, season, uncertain areas, coverage) are
+    printed under the total, and flagged beside each detection they concern."""
+    from sitewatch.cli.history import detection_line, flag_lines, run_json, total_text
+    from sitewatch.cli.progress import progress
 
     method, params = _model_params(method, weights, target)
-    res = open_ws().analyze(site, before, after, method, params)
+    ws = open_ws()
+    with progress("analysing") as step:
+        res = ws.analyze(site, before, after, method, params, progress=step)
     run = res.run
     if as_json:
         print_json(run_json(run, site) | {"created": res.created})
         return
     same = "" if res.created else " (the same inputs, parameters and versions as before: " \
         "nothing new)"
-    out.print(f"run {run.ref}: {len(run.detections)} detection(s), "
-              f"{run.summary['changed_area_m2']:,.0f} m² changed "
+    out.print(f"run {run.ref}: {len(run.detections)} detection(s), {total_text(run)} "
               f"(scenes {run.before_scene_id} -> {run.after_scene_id}){same}", markup=False)
+    for line in flag_lines(run):
+        out.print(line, markup=False)
     for d in run.detections[:10]:
-        out.print("  " + detection_line(d), markup=False)
+        out.print("  " + detection_line(d, run.flags), markup=False)
     if len(run.detections) > 10:
         out.print(f"  ... {len(run.detections) - 10} more: 'sitewatch show {run.ref}'",
                   markup=False)
@@ -248,12 +285,15 @@ def extract(
 @app.command()
 def demo() -> None:
     """Build a demo workspace from the real sample data, analyse it and write reports."""
+    from sitewatch.cli.progress import progress
     from sitewatch.config import samples_dir
     from sitewatch.demo import run_demo
 
     samples = samples_dir()
-    for line in run_demo(open_ws(), samples):
-        out.print(line, markup=False)
+    ws = open_ws()
+    with progress("demo") as step:
+        for line in run_demo(ws, samples, step):
+            out.print(line, markup=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ import typer
 if TYPE_CHECKING:
     from sitewatch.api import Workspace
 
-from sitewatch.cli.common import err, markup_safe, open_ws, out, print_json
+from sitewatch.cli.common import err, open_ws, out, print_json
 from sitewatch.errors import InputFileError
 
 app = typer.Typer(help="Import and list the scenes of a site.", no_args_is_help=True)
@@ -63,18 +63,13 @@ def import_(
 
 
 def _import_bulk(ws: Workspace, site: str, paths: list[Path], facts: dict[str, Any]) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from sitewatch.cli.progress import progress
 
     s = ws.site(site)
-    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.description}"), console=err, transient=True) as bar:
-        task = bar.add_task("", total=None)
-
-        def step(done: int, total: int, outcome: Any) -> None:
-            bar.update(task, completed=done, total=total,
-                       description=markup_safe(outcome.path.name))
-
-        outcomes = ws.import_scenes(s, paths, step, **facts)
+    with progress("importing") as report:
+        outcomes = ws.import_scenes(s, paths, lambda done, total, o: report(done, total,
+                                                                            o.path.name),
+                                    **facts)
     imported = [o for o in outcomes if o.scene is not None]
     dups = [o for o in outcomes if o.duplicate]
     failed = [o for o in outcomes if o.scene is None and not o.duplicate]

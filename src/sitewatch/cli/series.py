@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -29,12 +29,14 @@ def timeline(
     no_pixels: Annotated[bool, typer.Option(
         "--no-pixels", help="Skip per-pixel break maps (faster on large sites).")] = False,
     recompute: Annotated[bool, typer.Option(help="Ignore the stored timeline.")] = False,
+    table: Annotated[bool, typer.Option(
+        "--table", help="Print every scene's row (default: a summary with a few key rows).")
+    ] = False,
 ) -> None:
     """Index series (NDVI, built-up, bare soil, brightness) of a site's scenes, with breaks
     dated by a harmonic model and a sequential test; break rasters and polygons are written
     to the workspace."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
+    from sitewatch.cli.progress import progress
     from sitewatch.detect.breaks import BreakParams
     from sitewatch.pipeline.timeline import timeline_json
 
@@ -47,24 +49,16 @@ def timeline(
     ws = open_ws()
     s = ws.site(site)
     params = BreakParams(probability=probability, conse=conse)
-    with Progress(TextColumn("reading scenes"), BarColumn(), MofNCompleteColumn(),
-                  console=err, transient=True) as bar:
-        task = bar.add_task("", total=None)
+    with progress("reading scenes") as report:
         tl = ws.timeline(s.id, params=params, min_clear=min_clear, pixels=not no_pixels,
-                         force=recompute,
-                         progress=lambda i, n: bar.update(task, completed=i, total=n))
+                         force=recompute, progress=lambda i, n: report(i, n, ""))
     if plot is not None:
         ws.timeline_plot(s, plot, tl, min_clear)
         err.print(f"plot written to {plot}", markup=False)
     if as_json:
         print_json(timeline_json(s, tl))
         return
-    out.print(f"{'date':24s} {'scene':>6s} {'clear':>6s} {'ndvi':>7s} {'ndbi':>7s} "
-              f"{'bsi':>7s} {'bright':>7s}", markup=False)
-    for o in tl.observations:
-        out.print(f"{o['date']:24s} {o['scene_id']:6d} {o['clear_fraction']:6.2f} "
-                  f"{_fmt(o['ndvi'])} {_fmt(o['ndbi'])} {_fmt(o['bsi'])} "
-                  f"{_fmt(o['brightness'])}", markup=False)
+    _observations(tl.observations, tl.breaks, min_clear, table)
     used = ", ".join(tl.parameters.get("features", [])) or "none (too few clear scenes)"
     out.print(f"{len(tl.breaks)} break(s) in {len(tl.observations)} scenes "
               f"(indices used: {used}):", markup=False)
@@ -74,6 +68,44 @@ def timeline(
                   markup=False)
     for name, path in tl.outputs.items():
         out.print(f"  {name}: {path}", markup=False)
+
+
+#: the rows a timeline summary shows at each end of the series
+SUMMARY_ENDS = 3
+
+
+def key_rows(observations: list[dict[str, Any]], breaks: list[dict[str, Any]]) -> list[int]:
+    """The rows a summary shows: the first and last few, and those dated at each break."""
+    n = len(observations)
+    keep = set(range(min(SUMMARY_ENDS, n))) | set(range(max(0, n - SUMMARY_ENDS), n))
+    dates = {str(b.get("date")) for b in breaks}
+    keep |= {i for i, o in enumerate(observations) if str(o["date"]) in dates}
+    return sorted(keep)
+
+
+def _observations(observations: list[dict[str, Any]], breaks: list[dict[str, Any]],
+                  min_clear: float, table: bool) -> None:
+    """Every row with ``table``; else a summary: count, date range, a few key rows."""
+    n = len(observations)
+    if n and not table:
+        clear = sum(o["clear_fraction"] >= min_clear for o in observations)
+        out.print(f"{n} scenes from {observations[0]['date']} to {observations[-1]['date']}"
+                  f", {clear} at least {min_clear:.0%} clear", markup=False)
+    rows = list(range(n)) if table else key_rows(observations, breaks)
+    out.print(f"{'date':24s} {'scene':>6s} {'clear':>6s} {'ndvi':>7s} {'ndbi':>7s} "
+              f"{'bsi':>7s} {'bright':>7s}", markup=False)
+    last = -1
+    for i in rows:
+        if i > last + 1:
+            out.print(f"{'...':24s} ({i - last - 1} more)", markup=False)
+        o = observations[i]
+        out.print(f"{o['date']:24s} {o['scene_id']:6d} {o['clear_fraction']:6.2f} "
+                  f"{_fmt(o['ndvi'])} {_fmt(o['ndbi'])} {_fmt(o['bsi'])} "
+                  f"{_fmt(o['brightness'])}", markup=False)
+        last = i
+    if len(rows) < n:
+        out.print(f"(a summary of {n} rows: --table prints them all, --json everything)",
+                  markup=False)
 
 
 def rank(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sitewatch.cli.common import err, markup_safe, open_ws, out, print_json
+from sitewatch.cli.common import err, open_ws, out, print_json
 from sitewatch.errors import InputFileError, InputValueError
 
 app = typer.Typer(help="Search STAC APIs over a site and load the AOI window of each item.",
@@ -87,20 +87,15 @@ def fetch_(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Load each matching item's AOI window as a masked, scaled scene of the site."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
+    from sitewatch.cli.progress import progress
     from sitewatch.pipeline.stacfetch import outcome_json
 
     s, e = _dates(start, end)
     p = _provider(provider, url)
     ws = open_ws()
-    with Progress(TextColumn("fetching"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.description}"), console=err, transient=True) as bar:
-        task = bar.add_task("", total=None)
-        found, outcomes = ws.stac_fetch(
-            site, p, collection, s, e, max_cloud, min_clear,
-            lambda i, n, o: bar.update(task, completed=i, total=n,
-                                       description=markup_safe(o.item.id)))
+    with progress("fetching") as report:
+        found, outcomes = ws.stac_fetch(site, p, collection, s, e, max_cloud, min_clear,
+                                        lambda i, n, o: report(i, n, o.item.id))
     for bad in found.malformed:
         err.print(f"malformed item {bad.id}: {bad.problem}", markup=False)
     for o in outcomes:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sitewatch.evidence.swipe import CSS as SWIPE_CSS
 from sitewatch.evidence.swipe import SCRIPT_CSP, SwipeView, swipe_html
-from sitewatch.model import Chip, Run, Scene, Site
+from sitewatch.model import Chip, Flag, Run, Scene, Site
 from sitewatch.model.dates import ObsDate
 from sitewatch.model.objects import change_label
 from sitewatch.version import __version__
@@ -78,14 +78,37 @@ def summary_sentence(d: ReportData) -> str:
             f"{when(d.after)}")
     if any(x.area_m2 is None for x in dets):
         return head + "; their areas are unknown (the pixel size is not known)."
-    total = sum(x.area_m2 or 0.0 for x in dets)
-    unc = sum((x.area_uncertainty_m2 or 0.0) ** 2 for x in dets) ** 0.5
+    # the one total the CLI and the exports state too
+    total, unc = d.run.changed_area_m2 or 0.0, d.run.changed_area_uncertainty_m2 or 0.0
     big = max(dets, key=lambda x: x.area_m2 or 0.0)
     return (f"{head}, {total:,.0f} m² in all (± {unc:,.0f} m²). The largest ({big.ref}, "
             f"{change_label(big.change_type)}) measures "
             f"{area_text(big.area_m2, big.area_uncertainty_m2)} m², "
             f"{100 * total / max(d.aoi_area_m2, 1):.1f}% of the site's "
             f"{d.aoi_area_m2:,.0f} m² AOI holds change.")
+
+
+def flags_html(flags: Sequence[Flag], where: str) -> str:
+    """The warnings beside a figure: a list of sentences (``where`` == "headline") or the
+    flags' names, each with its sentence as a tooltip (in a table cell)."""
+    if not flags:
+        return "" if where == "headline" else "none"
+    if where == "headline":
+        items = "".join(f"<li>{esc(f.sentence)} <code>{esc(f.value)}</code></li>"
+                        for f in flags)
+        return f'<ul class="flags" aria-label="Warnings">{items}</ul>'
+    return "<br>".join(f'<span class="flag" title="{esc(f.sentence)}">{esc(f.value)}</span>'
+                       for f in flags)
+
+
+def _flag_legend(r: Run) -> str:
+    """What the flags in the detections table mean, for a reader of a printed report."""
+    seen = {f for x in r.detections for f in x.flags}
+    if not seen:
+        return ""
+    items = "".join(f"<li><code>{esc(f.value)}</code>: {esc(f.sentence)}</li>"
+                    for f in Flag if f in seen)
+    return f'<p class="credit">Warnings in the table:</p><ul class="credit">{items}</ul>'
 
 
 def _sources_html(site: Site) -> str:
@@ -120,9 +143,9 @@ def render_html(d: ReportData) -> str:
         f"<td class=num>{esc(area_text(x.area_m2, x.area_uncertainty_m2))}</td>"
         f"<td class=num>{x.score:.2f}</td>"
         f"<td class=num>{esc(latlon_text(x.centroid_lat, x.centroid_lon))}</td>"
-        f"<td>{esc(x.review_status.value)}</td></tr>"
+        f"<td>{esc(x.review_status.value)}</td><td>{flags_html(x.flags, 'cell')}</td></tr>"
         for i, x in enumerate(r.detections, start=1)
-    ) or "<tr><td colspan=8>No detections.</td></tr>"
+    ) or "<tr><td colspan=9>No detections.</td></tr>"
     chip_rows = _rows([
         (f"scene {c.scene_id} chip", f"shift dy={c.shift_y_px:+.2f} px, dx={c.shift_x_px:+.2f} px"
          f" ({c.coreg_status}); covers {c.valid_fraction:.0%} of the AOI; {c.path}")
@@ -154,10 +177,13 @@ th,td{{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:t
 th{{background:#f3f3f3}} td.num{{text-align:right;font-variant-numeric:tabular-nums}}
 img{{max-width:100%;border:1px solid #ccc}} pre{{background:#f7f7f7;padding:.5em;overflow:auto}}
 .credit{{font-size:.85em;color:#444}} td{{word-break:break-all}}
+.flags{{border-left:4px solid #b54708;background:#fff6ed;padding:.4em .4em .4em 2em}}
+.flag{{color:#b54708;white-space:nowrap}}
 {SWIPE_CSS}
 </style></head><body>
 <h1>{esc(s.name)}</h1>
 <p>{esc(summary_sentence(d))}</p>
+{flags_html(r.flags, "headline")}
 <h2>Site</h2><table>{facts}</table>
 {sources}
 <h2>Before and after</h2>
@@ -167,8 +193,9 @@ Imagery: {esc(credits)}.</figcaption></figure>
 {swipe}
 <h2>Detections</h2>
 <table><tr><th>#</th><th>Detection</th><th>Tracked change</th><th>Change type</th>
-<th>Area (m²)</th><th>Score</th><th>Centroid (lat, lon)</th><th>Review</th></tr>
+<th>Area (m²)</th><th>Score</th><th>Centroid (lat, lon)</th><th>Review</th><th>Warnings</th></tr>
 {det_rows}</table>
+{_flag_legend(r)}
 <p class="credit">Detection and change identifiers keep resolving: look one up with
 <code>sitewatch show ID</code>. A tracked change gathers the detections of successive runs
 that show the same change on the ground; its review state is the analyst's judgement.</p>

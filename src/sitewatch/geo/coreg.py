@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import ndimage
@@ -98,3 +100,31 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     if ok.sum() < 16:
         return -1.0
     return float(np.corrcoef(a[ok], b[ok])[0, 1])
+
+
+#: a shift that "does not improve" the correlation means "already aligned" only when the two
+#: dates agree this well; below WEAK_CORR the alignment could not be established at all
+ALIGNED_CORR = 0.8
+WEAK_CORR = 0.5
+_CORR = re.compile(r"correlation (-?\d+(?:\.\d+)?) ->")
+
+CoregOutcome = Literal["reference", "applied", "aligned", "weak", "rejected", "unapplied"]
+
+
+def coreg_outcome(status: str) -> CoregOutcome:
+    """What a chip's co-registration status (as :func:`estimate_shift` words it) means for
+    the result: "reference" or "applied" (aligned by a measured shift); "aligned" (no shift
+    improved an already high correlation); "weak" (not measured, or a middling correlation
+    that no shift improved); "rejected" (the images agree too little to be aligned);
+    "unapplied" (a shift was measured but too large to apply: the images are offset)."""
+    if status in ("reference", "applied"):
+        return status  # type: ignore[return-value]
+    if status.startswith("rejected") and "exceeds" in status:
+        return "unapplied"
+    m = _CORR.search(status)
+    if status.startswith("rejected") and m:
+        before = float(m.group(1))
+        if before >= ALIGNED_CORR:
+            return "aligned"
+        return "weak" if before >= WEAK_CORR else "rejected"
+    return "weak"  # skipped (chip too small, too little in common) or unknown wording

@@ -6,6 +6,7 @@ from sitewatch.model.objects import (
     ChangeType,
     Chip,
     Detection,
+    Flag,
     Provenance,
     RejectReason,
     Review,
@@ -20,6 +21,7 @@ from sitewatch.model.objects import (
     Timeline,
     User,
     UserRole,
+    changed_area_m2,
     format_ref,
     parse_ref,
 )
@@ -36,9 +38,10 @@ from sitewatch.model.watch import (
     WatchState,
 )
 
-__all__ = ["Change", "ChangeType", "Chip", "Detection", "ObsDate", "Precision", "Provenance",
-           "RejectReason", "Review", "ReviewStatus", "Run", "RunStatus", "Scene", "Site",
+__all__ = ["Change", "ChangeType", "Chip", "Detection", "Flag", "ObsDate", "Precision",
+           "Provenance", "RejectReason", "Review", "ReviewStatus", "Run", "RunStatus", "Scene",
+           "Site",
            "SiteSource", "SiteStatus", "StacSkip", "Timeline", "User", "UserRole", "format_ref",
-           "parse_ref",
+           "parse_ref", "changed_area_m2",
            "Alert", "AlertFlag", "AlertRule", "AlertStatus", "AlertWhen", "Sink", "SinkKind",
            "WatchPass", "WatchSource", "WatchState"]

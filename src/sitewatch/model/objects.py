@@ -7,6 +7,8 @@ a database row. Geometries are WGS84 (lon, lat) GeoJSON mappings; areas are m2.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -61,6 +63,56 @@ _REASON_ALIASES = {"cloud": "cloud-or-shadow", "shadow": "cloud-or-shadow",
                    "clouds": "cloud-or-shadow", "vehicles": "temporary-object",
                    "temporary": "temporary-object", "known": "already-known",
                    "misregistered": "misregistration", "no-change": "not-a-change"}
+
+class Flag(StrEnum):
+    """A warning that travels with a run or a detection: a reason to doubt or qualify what
+    was measured. Each has one plain-language sentence (:attr:`sentence`) that the CLI, the
+    report and the exports print beside the figure it qualifies."""
+
+    #: the two dates could not be aligned with confidence (or a shift too large to apply)
+    COREG_REJECTED = "coregistration-rejected"
+    #: the alignment was not measured (chip too small or too little in common) or is shaky
+    COREG_WEAK = "coregistration-weak"
+    #: the pattern misaligned images leave: a measured shift left unapplied, or thin slivers
+    MISREGISTRATION = "misregistration-likely"
+    #: vegetation-typed change between dates of different (or unknown) seasons
+    SEASON_MISMATCH = "season-mismatch"
+    #: the area's uncertainty is at least half the area
+    UNCERTAIN_AREA = "uncertain-area"
+    #: the change covers most (half or more) of the site's AOI
+    MOST_OF_AOI = "most-of-aoi"
+    #: clouds or no data over part of the AOI: change there was not looked for
+    PARTIAL_COVERAGE = "partial-coverage"
+
+    @property
+    def sentence(self) -> str:
+        """What the flag means, in one sentence for a reader of the result."""
+        return _FLAG_SENTENCES[self]
+
+    @classmethod
+    def known(cls, values: Any) -> tuple[Flag, ...]:
+        """The flags among stored ``values`` (a newer sitewatch's unknown flag is left out)."""
+        names = {f.value for f in cls}
+        return tuple(cls(v) for v in values or () if v in names)
+
+
+_FLAG_SENTENCES = {
+    Flag.COREG_REJECTED: "Co-registration failed: the two images may not line up, so some "
+                         "of this change may be misalignment rather than change on the ground.",
+    Flag.COREG_WEAK: "Co-registration is weak or was not measured: check that the two images "
+                     "line up before relying on the outlines.",
+    Flag.MISREGISTRATION: "Likely residual misregistration: thin slivers along edges or an "
+                          "unapplied shift, the pattern of images that do not line up.",
+    Flag.SEASON_MISMATCH: "Vegetation change between dates of different or unknown seasons: "
+                          "it may be seasonal, not a lasting change.",
+    Flag.UNCERTAIN_AREA: "The area is uncertain: its uncertainty is at least half the area "
+                         "(the object is only a few pixels wide).",
+    Flag.MOST_OF_AOI: "The change covers most of the site's area: more likely a difference "
+                      "between the images (season, light, sensor) than a change on the ground.",
+    Flag.PARTIAL_COVERAGE: "Clouds or missing data over part of the site: change there was "
+                           "not looked for.",
+}
+
 
 #: what a detector says changed (``detect.classical.CHANGE_TYPES`` and the breaks' kinds)
 ChangeType = Literal["change", "vegetation_loss", "built_up_gain", "vegetation_gain"]
@@ -298,6 +350,7 @@ class Detection:
     run_id: int | None = None
     change_id: int | None = None
     review_status: ReviewStatus = ReviewStatus.UNREVIEWED
+    flags: tuple[Flag, ...] = ()  #: warnings about this detection (see :class:`Flag`)
 
     @property
     def ref(self) -> str:
@@ -341,10 +394,32 @@ class Run:
     started_at: datetime | None
     finished_at: datetime | None
     detections: tuple[Detection, ...] = ()
+    flags: tuple[Flag, ...] = ()  #: warnings about the run's figures (see :class:`Flag`)
 
     @property
     def ref(self) -> str:
         return format_ref("run", self.id)
+
+    @property
+    def changed_area_m2(self) -> float | None:
+        """The changed area: the sum of the detections' geodesic areas (None when one is
+        unknown). The one total that the CLI, the report and the exports state."""
+        return changed_area_m2(self.detections)[0]
+
+    @property
+    def changed_area_uncertainty_m2(self) -> float | None:
+        """The total's uncertainty: the detections' uncertainties added in quadrature."""
+        return changed_area_m2(self.detections)[1]
+
+
+def changed_area_m2(detections: Sequence[Detection]) -> tuple[float | None, float | None]:
+    """(total area, its uncertainty) in m2 of ``detections``: the sum of their areas and the
+    root sum of squares of their uncertainties; (None, None) when an area is unknown."""
+    if any(d.area_m2 is None for d in detections):
+        return None, None
+    total = math.fsum(d.area_m2 or 0.0 for d in detections)
+    unc = math.sqrt(math.fsum((d.area_uncertainty_m2 or 0.0) ** 2 for d in detections))
+    return total, unc
 
 
 @dataclass(frozen=True)

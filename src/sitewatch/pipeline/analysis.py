@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.metadata import version
@@ -21,11 +22,23 @@ from sitewatch.errors import InputValueError
 from sitewatch.imagery.write import write_mask
 from sitewatch.model import Detection, Run, RunStatus, Scene, Site
 from sitewatch.model.dates import ObsDate
-from sitewatch.model.objects import change_type_of
+from sitewatch.model.objects import change_type_of, changed_area_m2
 from sitewatch.pipeline.chips import aoi_mask, grid_for, site_chips
+from sitewatch.pipeline.flags import RunFacts, detection_flags, run_flags
 from sitewatch.version import __version__
 
 log = logging.getLogger(__name__)
+
+
+#: ``progress(done, total, step)``: the steps of an analysis, as they start
+Progress = Callable[[int, int | None, str], None]
+STEPS = ("chipping and co-registering", "detecting", "outlining and measuring", "saving", "done")
+
+
+def _step(progress: Progress | None, name: str) -> None:
+    if progress is not None:
+        done = next(i for i, s in enumerate(STEPS) if name.startswith(s))
+        progress(done, len(STEPS) - 1, name)
 
 
 def utcnow() -> datetime:
@@ -103,33 +116,41 @@ def run_key_of(method: str, params: dict[str, Any], versions: dict[str, str], be
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
-def to_detection(o: ChangeObject) -> Detection:
-    """A change object as a detection (no id until stored); unknown areas stay None."""
+def to_detection(o: ChangeObject, facts: RunFacts | None = None) -> Detection:
+    """A change object as a detection (no id until stored); unknown areas stay None.
+    ``facts``: what the run measured, for the detection's flags (None: no flags)."""
+    flags = () if facts is None else detection_flags(facts, o.change_type, o.pixels,
+                                                      o.area_m2, o.area_uncertainty_m2)
     return Detection(polygon=o.feature()["geometry"], change_type=change_type_of(o.change_type),
                      score=float(o.score), area_m2=o.area_m2,
                      area_uncertainty_m2=o.area_uncertainty_m2, centroid_lon=o.centroid_lon,
-                     centroid_lat=o.centroid_lat)
+                     centroid_lat=o.centroid_lat, flags=flags)
 
 
 def analyze_site(store: Store, ws: Layout, site_ref: str | int, before: str | None = None,
                  after: str | None = None, method: str = DEFAULT_METHOD,
-                 params: dict[str, Any] | None = None) -> Analysis:
+                 params: dict[str, Any] | None = None, *,
+                 progress: Progress | None = None) -> Analysis:
     """Chip, co-register, detect and store one run. The same inputs, parameters and
-    software versions give the stored run back without computing anything."""
+    software versions give the stored run back without computing anything.
+    ``progress(done, total, step)`` is told of each of the steps (see :data:`STEPS`)."""
     site: Site = store.site(site_ref)
     b_scene, a_scene = pick_scenes(store.scenes(site.id), before, after)
-    run, stored = compute_run(store, ws, site, b_scene, a_scene, method, params)
+    run, stored = compute_run(store, ws, site, b_scene, a_scene, method, params,
+                              progress=progress)
     if stored:
         return Analysis(run, False)
+    _step(progress, "saving")
     saved, created = store.save_run(run, a_scene.acquired_text)
+    _step(progress, "done")
     log.info("run %s: %d detections, %.0f m2 changed", saved.ref, len(run.detections),
              run.summary["changed_area_m2"])
     return Analysis(saved, created)
 
 
 def compute_run(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: Scene,
-                method: str = DEFAULT_METHOD, params: dict[str, Any] | None = None
-                ) -> tuple[Run, bool]:
+                method: str = DEFAULT_METHOD, params: dict[str, Any] | None = None, *,
+                progress: Progress | None = None) -> tuple[Run, bool]:
     """(run, stored): the stored run of these inputs, or a new run computed but not yet
     stored (id 0; chips and the mask are written to the workspace)."""
     method = resolve_method(method, min(b_scene.gsd_m, a_scene.gsd_m))
@@ -144,12 +165,15 @@ def compute_run(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: S
         return known, True
     t0 = time.perf_counter()
     started = utcnow()
+    _step(progress, "chipping and co-registering")
     grid, (b_chip, a_chip) = site_chips(store, ws, site, [b_scene, a_scene])
     t_chips = time.perf_counter() - t0
     inside = aoi_mask(site, grid)
     ib, ia, names = common_bands(b_scene.band_names, a_scene.band_names)
     before_arr, after_arr = _in_aoi(b_chip.data, ib, inside), _in_aoi(a_chip.data, ia, inside)
+    _step(progress, f"detecting ({method})")
     result = run_method(before_arr, after_arr, names, grid.res_m, params or {})
+    _step(progress, "outlining and measuring")
     objects = extract_objects(result, grid.transform, grid.crs, grid.res_m)
     t_detect = time.perf_counter() - t0 - t_chips
     parameters = {"method_parameters": result.parameters, "bands": names,
@@ -164,7 +188,17 @@ def compute_run(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: S
     write_mask(mask_path, result.mask, grid.crs, grid.transform)
     valid = result.mask != 255
     changed_px = int((result.mask == 1).sum())
-    summary = {"detections": len(objects), "changed_area_m2": changed_px * grid.res_m ** 2,
+    facts = RunFacts(coreg_statuses=(b_chip.chip.coreg_status, a_chip.chip.coreg_status),
+                     before_date=b_scene.acquired, after_date=a_scene.acquired,
+                     aoi_px=int(inside.sum()), nodata_px=int((~valid & inside).sum()),
+                     changed_px=changed_px,
+                     clear_shares=tuple(_clear_share(s) for s in (b_scene, a_scene)))
+    detections = tuple(to_detection(o, facts) for o in objects)
+    # the one total that the CLI, the report and the exports state: the detections'
+    # geodesic areas summed (Run.changed_area_m2), not a count of pixels
+    total_m2, _ = changed_area_m2(detections)
+    summary = {"detections": len(objects),
+               "changed_area_m2": changed_px * grid.res_m ** 2 if total_m2 is None else total_m2,
                "valid_area_m2": int(valid.sum()) * grid.res_m ** 2,
                "changed_fraction": changed_px / max(int(valid.sum()), 1),
                "mask_path": str(mask_path)}
@@ -173,5 +207,11 @@ def compute_run(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: S
               status=RunStatus.COMPLETED, started_at=started, finished_at=utcnow(),
               timings_s={"chips": round(t_chips, 3), "detect": round(t_detect, 3),
                          "total": round(time.perf_counter() - t0, 3)},
-              summary=summary, detections=tuple(to_detection(o) for o in objects))
+              summary=summary, detections=detections, flags=run_flags(facts, detections))
     return run, False
+
+
+def _clear_share(scene: Scene) -> float | None:
+    """The share of the AOI a STAC scene's QA band called clear, where it was measured."""
+    value = scene.props.get("clear_fraction")
+    return float(value) if isinstance(value, (int, float)) else None
