@@ -331,3 +331,23 @@ def test_gdal_command_line_tools_read_the_outputs(cli, ws_home, tmp_path):
             ["/usr/bin/python3", "-c", "import osgeo.gdal"], capture_output=True).returncode == 0:
         v = tool("/usr/bin/python3", COG_VALIDATOR, "--full-check=yes", mask)
         assert "is a valid cloud optimized GeoTIFF" in v, v
+
+
+def test_stac_of_a_hostile_name_and_of_a_lost_mask(cli, analysed, tmp_path, monkeypatch):
+    # a copy of the workspace (its catalog stores paths relative to it), to lose a file in
+    home = tmp_path / "ws"
+    shutil.copytree(analysed, home)
+    monkeypatch.setenv("SITEWATCH_HOME", str(home))
+    monkeypatch.delenv("SITEWATCH_DB", raising=False)
+    run = _run(cli, HOSTILE)
+    out = tmp_path / "stac"
+    assert cli("export", HOSTILE, "--stac", out).code == 0
+    item = next(out.glob("*.json"))
+    assert item.name == f"script-alert-1-script-co-{run['id']}.json"
+    assert json.loads(item.read_text())["properties"]["sitewatch:site"]["name"] == HOSTILE
+    # the run's mask is gone: refused in one line, and nothing of this call is left
+    for mask in (home / "chips").glob("site*/run_*_mask.tif"):
+        mask.unlink()
+    again = tmp_path / "again"
+    assert "change mask of run" in one_error_line(cli("export", "pr", "--stac", again))
+    assert not again.exists() or list(again.iterdir()) == []
