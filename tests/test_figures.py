@@ -192,12 +192,14 @@ def test_place_labels_refuses_rather_than_overlaps():
 
 def test_svg_is_deterministic_and_draws_user_text_literally():
     spec = _spec([Mark(box(20, 20, 40, 40), "D1", 400.0, 20.0, "built_up_gain")])
-    spec = FigureSpec(spec.before, spec.after, 1.0, None, spec.marks, "Site $5 and $10 <b>x</b>")
+    spec = FigureSpec(spec.before, spec.after, 1.0, None, spec.marks, "Site $5 and $10 <b>x</b>",
+                      cautions=["Co-registration failed: the images may not line up."])
     a, b = render_figure(spec, "svg", 100), render_figure(spec, "svg", 100)
     assert a == b
     texts = {"".join(t.itertext()) for t in ET.fromstring(a).iter(
         "{http://www.w3.org/2000/svg}text")}
     assert "Site $5 and $10 <b>x</b>" in texts
     assert any("new construction" in t for t in texts)
+    assert any(t.startswith("Caution: Co-registration failed") for t in texts)  # the caveat
     assert not any("built_up_gain" in t for t in texts)
 

@@ -85,6 +85,7 @@ class FigureSpec:
     to_lonlat: LonLatFn | None = None
     centre_lat_lon: tuple[float, float] | None = None
     max_labels: int = 25
+    cautions: Sequence[str] = ()  #: the run's warnings, printed under the heading
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,14 @@ def draw_figure(spec: FigureSpec, dpi: int = 300) -> tuple[Figure, Layout]:
     """Draw the figure (caller closes it) and return it with its layout."""
     h, w = spec.before.data.shape[1:]
     pw, ph = _panel_in(h, w)
-    fh = _TOP_IN + ph + _BOTTOM_IN
+    title_chars = int(pw * 72 / (8 * 0.55))
+    panel_titles = [textwrap.fill(t.title, title_chars) for t in (spec.before, spec.after)]
+    n_title = max(t.count("\n") + 1 for t in panel_titles)
+    caution = "\n".join(textwrap.fill(f"Caution: {c}", int(2 * pw * 72 / (6.5 * 0.52)))
+                        for c in spec.cautions)
+    n_caution = caution.count("\n") + 1 if caution else 0
+    top_in = _TOP_IN + 0.125 * (n_title - 1) + (0.115 * n_caution + 0.06 if caution else 0)
+    fh = top_in + ph + _BOTTOM_IN
     fig = plt.figure(figsize=(_W_IN, fh), dpi=dpi)
     axes: list[Axes] = []
     for k in range(2):
@@ -283,7 +291,7 @@ def draw_figure(spec: FigureSpec, dpi: int = 300) -> tuple[Figure, Layout]:
                              order=("upper right", "upper left", "lower right", "lower left"))
     furniture = [s[1] for s in (bar_spot, arrow_spot) if s is not None]
 
-    titles = [spec.heading, spec.before.title, spec.after.title]
+    titles = [spec.heading, spec.before.title, spec.after.title, *spec.cautions]
     for ax, panel in zip(axes, (spec.before, spec.after), strict=True):
         ax.imshow(to_rgb(panel.data, panel.band_names), interpolation="nearest", zorder=1)
         if spec.aoi_px is not None:
@@ -295,7 +303,8 @@ def draw_figure(spec: FigureSpec, dpi: int = 300) -> tuple[Figure, Layout]:
             _north_arrow(ax, arrow_spot[1], pt_px)
         ax.set_xlim(0, w)
         ax.set_ylim(h, 0)
-        ax.set_title(panel.title, fontsize=8, loc="left", pad=3)
+        ax.set_title(panel_titles[0 if panel is spec.before else 1], fontsize=8, loc="left",
+                     pad=3)
         ax.tick_params(labelsize=5.5, length=2, pad=1.5, direction="out")
         for s in ax.spines.values():
             s.set_linewidth(0.5)
@@ -306,6 +315,9 @@ def draw_figure(spec: FigureSpec, dpi: int = 300) -> tuple[Figure, Layout]:
         fig.text(left, (_BOTTOM_IN - 0.2) / fh, textwrap.fill(panel.credit, chars,
                                                                 max_lines=3, placeholder=" ..."),
                  fontsize=5.5, va="top", ha="left", color="#333")
+    if caution:
+        fig.text(_LEFT_IN / _W_IN, 1 - 0.36 / fh, caution, fontsize=6.5, color="#b54708",
+                 va="top", ha="left")
     fig.suptitle(spec.heading, x=_LEFT_IN / _W_IN, ha="left", y=1 - 0.08 / fh, va="top",
                  fontsize=9, fontweight="bold")
 
@@ -348,8 +360,8 @@ def draw_figure(spec: FigureSpec, dpi: int = 300) -> tuple[Figure, Layout]:
     placed_refs = [spec.marks[wanted[p.index]].ref for p in placed]
     note = _note(len(spec.marks), placed_refs, [spec.marks[i].ref for i in wanted])
 
-    side_bar = _side_column(fig, spec, order, fh, pw, bar_spot is None and bar_m > 0, bar_m,
-                            bar_px / w)
+    side_bar = _side_column(fig, spec, order, fh, top_in, pw, bar_spot is None and bar_m > 0,
+                            bar_m, bar_px / w)
     foot = ("Red outlines: detected change; yellow: the site's area of interest. "
             + note + (" North is up." if arrow_spot is None else "")
             + (f" {spec.caption}" if spec.caption else ""))
@@ -393,13 +405,13 @@ def _ticks(axes: list[Axes], to_lonlat: LonLatFn | None, w: int, h: int) -> None
         lab.set_verticalalignment("center")
 
 
-def _side_column(fig: Figure, spec: FigureSpec, order: list[int], fh: float, pw: float,
-                 bar_here: bool, bar_m: float, bar_frac: float) -> Axes | None:
+def _side_column(fig: Figure, spec: FigureSpec, order: list[int], fh: float, top_in: float,
+                 pw: float, bar_here: bool, bar_m: float, bar_frac: float) -> Axes | None:
     """Locator inset, the site's centre (lat, lon), the largest changes, and the scale bar
     when no panel corner could take it (its axes are returned)."""
     x = (_LEFT_IN + 2 * pw + _GAP_IN + 0.18) / _W_IN
     width_in = _SIDE_IN - 0.1
-    top = 1 - _TOP_IN / fh
+    top = 1 - top_in / fh
     if spec.centre_lat_lon is not None:
         loc = fig.add_axes((x, top - (width_in / 2) / fh, width_in / _W_IN, (width_in / 2) / fh))
         draw_locator(loc, spec.centre_lat_lon)
@@ -424,7 +436,8 @@ def _side_column(fig: Figure, spec: FigureSpec, order: list[int], fh: float, pw:
         bar_ax = ax
     if not spec.marks:
         return bar_ax
-    room = int((y * fh - _BOTTOM_IN + 0.05) / (2.05 * _TEXT_PT / 72)) - 1
+    line_in = _TEXT_PT * 1.25 / 72
+    room = int(((y * fh - 0.5) / line_in - 3) // 2)  # entries of two lines above the footnote
     shown = order[:max(min(room, 10), 0)]
     lines = ["Largest changes", "(area ± one-pixel outline error)"]
     for i in shown:

@@ -69,4 +69,5 @@ def figure_spec(site: Site, run: Run, before: Scene, after: Scene, before_data: 
         Panel(after_data[ia], names, f"After: {ObsDate.parse(after.acquired_text).describe()}",
               after.credit),
         grid.res_m, to_pixels(site.aoi_geom, grid), marks, heading(site, run), caption,
-        pixel_to_lonlat(grid), (c.y, c.x), max_labels)
+        pixel_to_lonlat(grid), (c.y, c.x), max_labels,
+        [f.sentence for f in run.flags])
