@@ -234,3 +234,21 @@ def test_every_flag_has_a_sentence_and_unknown_stored_flags_are_left_out() -> No
         assert f.sentence.endswith(".") and len(f.sentence) > 40
     assert Flag.known(["most-of-aoi", "from-a-newer-sitewatch"]) == (Flag.MOST_OF_AOI,)
     assert Flag.known(None) == ()
+
+
+def test_the_web_api_serves_the_flags_with_their_sentences() -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from sitewatch.model import Run, RunStatus
+    from sitewatch.web import serialize
+
+    det = replace(_det(flags=(Flag.UNCERTAIN_AREA,)), id=7, run_id=3)
+    run = Run(id=3, run_key="k", site_id=1, method="cva", parameters={}, versions={},
+              before_scene_id=1, after_scene_id=2, status=RunStatus.COMPLETED, timings_s={},
+              summary={}, started_at=datetime.now(UTC), finished_at=None, detections=(det,),
+              flags=(Flag.MOST_OF_AOI,))
+    doc = serialize.run(run)
+    assert doc["flags"] == [{"code": "most-of-aoi", "sentence": Flag.MOST_OF_AOI.sentence}]
+    assert doc["detections"][0]["flags"][0]["code"] == "uncertain-area"
+    assert doc["changed_area_m2"] == 1000.0

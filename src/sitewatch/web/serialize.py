@@ -48,6 +48,7 @@ def detection(d: Detection) -> dict[str, Any]:
         "score": d.score, "area_m2": d.area_m2, "area_uncertainty_m2": d.area_uncertainty_m2,
         "centroid": None if d.centroid_lon is None else [d.centroid_lon, d.centroid_lat],
         "review_status": d.review_status.value, "polygon": d.polygon,
+        "flags": [{"code": f.value, "sentence": f.sentence} for f in d.flags],
     }
 
 
@@ -58,7 +59,9 @@ def run(r: Run, with_detections: bool = True) -> dict[str, Any]:
         "before_scene_id": r.before_scene_id, "after_scene_id": r.after_scene_id,
         "status": r.status.value, "timings_s": r.timings_s, "summary": r.summary,
         "started_at": _iso(r.started_at), "finished_at": _iso(r.finished_at),
-        "detection_count": len(r.detections),
+        "detection_count": len(r.detections), "changed_area_m2": r.changed_area_m2,
+        "changed_area_uncertainty_m2": r.changed_area_uncertainty_m2,
+        "flags": [{"code": f.value, "sentence": f.sentence} for f in r.flags],
     }
     if with_detections:
         out["detections"] = [detection(d) for d in r.detections]
