@@ -489,23 +489,35 @@ class Workspace:
         rid = None if run is None else self._number(run, "run")
         return export_stac(self.store, self._site_id(site), Path(out_dir), rid)
 
-    def timeline(self, site: str | int | Site, **options: Any) -> Timeline:
-        """The site's index series and breaks (see ``sitewatch timeline``)."""
+    def timeline(self, site: str | int | Site, plot: str | os.PathLike[str] | None = None,
+                 **options: Any) -> Timeline:
+        """The site's index series and breaks (see ``sitewatch timeline``); with ``plot``,
+        its figure (PNG) too, written together with the timeline or not at all."""
+        from sitewatch.fileio import atomic_path
         from sitewatch.pipeline.timeline import compute_timeline
 
-        return compute_timeline(self.store, self.layout, self._site_id(site), **options)
+        s = self.site(site)
+        if plot is None:
+            return compute_timeline(self.store, self.layout, s.id, **options)
+        with atomic_path(Path(plot)) as tmp:
+            return compute_timeline(
+                self.store, self.layout, s.id, **options,
+                render=lambda tl: self._plot(tmp, s, tl, options.get("min_clear")))
+
+    def _plot(self, out: Path, s: Site, tl: Timeline, min_clear: float | None) -> Path:
+        from sitewatch.evidence.timeline_plot import timeline_png
+        from sitewatch.pipeline.timeline import MIN_CLEAR
+
+        return Path(timeline_png(out, s.name, tl.observations, tl.breaks,
+                                 [x.credit for x in self.scenes(s.id)],
+                                 MIN_CLEAR if min_clear is None else min_clear))
 
     def timeline_plot(self, site: str | int | Site, out: str | os.PathLike[str],
                       timeline: Timeline | None = None, min_clear: float | None = None) -> Path:
         """Write the timeline figure (PNG) of a site, with its scenes' credits."""
-        from sitewatch.evidence.timeline_plot import timeline_png
-        from sitewatch.pipeline.timeline import MIN_CLEAR
-
         s = self.site(site)
         tl = timeline if timeline is not None else self.timeline(s)
-        return Path(timeline_png(Path(out), s.name, tl.observations, tl.breaks,
-                                 [x.credit for x in self.scenes(s.id)],
-                                 MIN_CLEAR if min_clear is None else min_clear))
+        return self._plot(Path(out), s, tl, min_clear)
 
     def rank(self, since: date | None = None, **options: Any) -> list[Any]:
         from sitewatch.pipeline.rank import rank_sites

@@ -9,6 +9,7 @@ import typer
 
 from sitewatch.cli.common import err, open_ws, out, print_json
 from sitewatch.errors import InputValueError
+from sitewatch.model.objects import change_label
 
 
 def _fmt(v: float | None, digits: int = 3) -> str:
@@ -50,8 +51,9 @@ def timeline(
     s = ws.site(site)
     params = BreakParams(probability=probability, conse=conse)
     with progress("reading scenes") as report:
-        tl = ws.timeline(s.id, params=params, min_clear=min_clear, pixels=not no_pixels,
-                         force=recompute, progress=lambda i, n: report(i, n, ""))
+        tl = ws.timeline(s.id, plot=plot, params=params, min_clear=min_clear,
+                         pixels=not no_pixels, force=recompute,
+                         progress=lambda i, n: report(i, n, ""))
     if plot is not None:
         ws.timeline_plot(s, plot, tl, min_clear)
         err.print(f"plot written to {plot}", markup=False)

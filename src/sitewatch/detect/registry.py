@@ -49,7 +49,7 @@ import math
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from importlib.metadata import entry_points
 from typing import Any, Literal, get_args
 
@@ -98,6 +98,10 @@ class DetectorSpec:
     """One line for listings."""
     priority: int | None = None
     """``auto`` prefers the highest; None: never chosen by ``auto``, only by name."""
+    identity: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    """``params`` -> the parameters that decide the result, defaults filled in and files
+    named by their sha256, so that a run's identity does not depend on how it was asked
+    for; None: the params as given."""
 
     def __post_init__(self) -> None:
         def fix(name: str, value: Any) -> None:
@@ -124,6 +128,8 @@ class DetectorSpec:
         fix("min_bands", max(self.min_bands, len(self.required_bands)))
         lo, hi = self._range(self.gsd_range_m)
         fix("gsd_range_m", (lo, hi))
+        if self.identity is not None and not callable(self.identity):
+            raise InputValueError(f"detector {self.name!r}: identity must be callable")
         if self.priority is not None and not isinstance(self.priority, int):
             raise InputValueError(f"detector {self.name!r}: priority must be an integer or None")
 
@@ -175,6 +181,10 @@ class DetectorSpec:
                         self.name, _range_text(self.gsd_range_m), gsd_m)
         return self.func(before, after, band_names, gsd_m, params)
 
+    def effective_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The parameters that decide this detector's result (see ``identity``)."""
+        return dict(params) if self.identity is None else self.identity(dict(params))
+
     def as_dict(self) -> dict[str, Any]:
         """Its facts (no function), for listings and JSON."""
         return {"name": self.name, "modality": self.modality,
@@ -203,8 +213,20 @@ def _cva(before: np.ndarray, after: np.ndarray, names: Sequence[str], gsd_m: flo
     return cva_change(before, after, names, gsd_m, p)
 
 
+def _cva_identity(params: dict[str, Any]) -> dict[str, Any]:
+    """Every CVA parameter, defaults filled in, numbers as their field's type (50 and 50.0
+    are one minimum mapping unit)."""
+    try:
+        given = asdict(CvaParams(**params))
+    except TypeError as exc:
+        raise InputValueError(f"unknown parameter for method 'cva': {exc}") from exc
+    default = asdict(CvaParams())
+    return {k: float(v) if isinstance(default[k], float) and isinstance(v, int | float)
+            and not isinstance(v, bool) else v for k, v in given.items()}
+
+
 _CVA = DetectorSpec(
-    name="cva", func=_cva, modality="multispectral", priority=10,
+    name="cva", func=_cva, modality="multispectral", priority=10, identity=_cva_identity,
     description="change-vector analysis on normalised bands, Otsu threshold; typed "
                 "vegetation loss and built-up gain where red and nir exist")
 

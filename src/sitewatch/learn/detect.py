@@ -8,6 +8,7 @@ the registry, so neither depends on the other.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -16,10 +17,34 @@ from typing import Any
 import numpy as np
 
 from sitewatch.changemap import ChangeResult, clean_mask
-from sitewatch.errors import InputValueError
-from sitewatch.learn.infer import Predictor, normalise_pair, to_rgb
+from sitewatch.errors import InputFileError, InputValueError
+from sitewatch.learn.infer import (
+    Predictor,
+    default_onnx,
+    default_weights,
+    normalise_pair,
+    to_rgb,
+)
 
 MIN_OBJECT_M2 = 50.0
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a weights file (cached by path, size and modification time)."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise InputFileError(f"weights {path} cannot be read: {exc.strerror}") from exc
+    return _sha256(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _sha256(path: str, _size: int, _mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @lru_cache(maxsize=4)
@@ -90,6 +115,25 @@ def detector(before: np.ndarray, after: np.ndarray, names: Sequence[str],
                         str(params.get("target", DEFAULT_TARGET)))
 
 
+def identity(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters that decide the model's result: the threshold and target with their
+    defaults, and the weights that will be used named by sha256 (the shipped ones when none
+    are given), so that ``--target any`` or ``--weights`` naming the default weights is the
+    same run as asking for nothing (the shipped ONNX export is named by the weights it
+    was exported from: the two engines agree within 1e-4)."""
+    unknown = sorted(set(params) - set(PARAMETERS))
+    if unknown:
+        raise InputValueError(f"unknown parameter for method 'model': {', '.join(unknown)}; "
+                              f"it takes {', '.join(PARAMETERS)}")
+    given = params.get("weights")
+    path = Path(str(given)).expanduser() if given else default_weights()
+    if path.resolve() == default_onnx().resolve():  # the shipped weights' own ONNX export
+        path = default_weights()
+    return {"threshold": float(params.get("threshold", 0.5)),
+            "target": str(params.get("target", DEFAULT_TARGET)),
+            "weights_sha256": file_sha256(path)}
+
+
 #: the fields of a ``DetectorSpec`` (sitewatch.detect.registry): plain values, so that this
 #: package need not import the registry. Trained on 0.3-0.5 m imagery (finer imagery is
 #: resampled to 0.5 m), it is ``auto``'s choice up to 5 m pixels and at unknown pixel size.
@@ -102,6 +146,7 @@ DETECTOR: dict[str, Any] = {
     "gsd_range_m": (None, 5.0),
     "needs": ("torch",),
     "priority": 20,
+    "identity": identity,
     "description": "learned siamese change network (ChangeNet) on RGB; red, green and blue "
                    "by name, else the first three bands; params: weights, threshold, target",
 }

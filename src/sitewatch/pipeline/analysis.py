@@ -10,20 +10,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from sitewatch.catalog import Store
 from sitewatch.config import Layout
-from sitewatch.detect.methods import DEFAULT_METHOD, common_bands, get_method, resolve_method
+from sitewatch.detect.methods import DEFAULT_METHOD, common_bands, resolve_method
 from sitewatch.detect.objects import ChangeObject, extract_objects
+from sitewatch.detect.registry import get_detector
 from sitewatch.errors import InputValueError
+from sitewatch.faults import checkpoint
 from sitewatch.imagery.write import write_mask
-from sitewatch.model import Detection, Run, RunStatus, Scene, Site
+from sitewatch.model import Chip, Detection, Run, RunStatus, Scene, Site
 from sitewatch.model.dates import ObsDate
 from sitewatch.model.objects import change_type_of, changed_area_m2
-from sitewatch.pipeline.chips import aoi_mask, grid_for, site_chips
+from sitewatch.pipeline.chips import aoi_mask, discard_chips, grid_for, site_chips
 from sitewatch.pipeline.flags import RunFacts, detection_flags, run_flags
 from sitewatch.version import __version__
 
@@ -110,7 +113,10 @@ class Analysis:
 
 def run_key_of(method: str, params: dict[str, Any], versions: dict[str, str], before: Scene,
                after: Scene, grid_key: str, aoi_geojson: str) -> str:
-    """The identity of a run: everything that decides its result."""
+    """The identity of a run: everything that decides its result. ``params`` are the
+    detector's *effective* parameters (defaults filled in, weights named by sha256: see
+    ``DetectorSpec.identity``), so that one analysis asked for in different words is one
+    run."""
     doc = {"method": method, "params": params, "versions": versions, "before": before.sha256,
            "after": after.sha256, "grid": grid_key, "aoi": aoi_geojson}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
@@ -140,8 +146,15 @@ def analyze_site(store: Store, ws: Layout, site_ref: str | int, before: str | No
                               progress=progress)
     if stored:
         return Analysis(run, False)
+    checkpoint("analyze.computed")
     _step(progress, "saving")
-    saved, created = store.save_run(run, a_scene.acquired_text)
+    try:
+        saved, created = store.save_run(run, a_scene.acquired_text)
+    except BaseException:
+        if store.run_by_key(run.run_key) is None:  # the mask is no run's: take it back
+            Path(run.summary["mask_path"]).unlink(missing_ok=True)
+        raise
+    checkpoint("analyze.stored")
     _step(progress, "done")
     log.info("run %s: %d detections, %.0f m2 changed", saved.ref, len(run.detections),
              run.summary["changed_area_m2"])
@@ -152,21 +165,36 @@ def compute_run(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: S
                 method: str = DEFAULT_METHOD, params: dict[str, Any] | None = None, *,
                 progress: Progress | None = None) -> tuple[Run, bool]:
     """(run, stored): the stored run of these inputs, or a new run computed but not yet
-    stored (id 0; chips and the mask are written to the workspace)."""
+    stored (id 0; chips and the mask are written to the workspace). When it fails, the
+    chips and the mask it made are taken back."""
     method = resolve_method(method, min(b_scene.gsd_m, a_scene.gsd_m))
-    run_method = get_method(method)
+    spec = get_detector(method)
     versions = software_versions()
     grid_key = grid_for(site, store.scenes(site.id)).key
-    run_key = run_key_of(method, params or {}, versions, b_scene, a_scene, grid_key,
-                         site.aoi_geojson)
+    run_key = run_key_of(method, spec.effective_params(params or {}), versions, b_scene,
+                         a_scene, grid_key, site.aoi_geojson)
     known = store.run_by_key(run_key)
     if known is not None:
         log.info("run %s has the same inputs, parameters and versions: nothing to do", known.ref)
         return known, True
+    made: list[Chip] = []
+    try:
+        return _compute(store, ws, site, b_scene, a_scene, method, params, versions, run_key,
+                        made, progress), False
+    except BaseException:
+        discard_chips(store, made)
+        raise
+
+
+def _compute(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: Scene,
+             method: str, params: dict[str, Any] | None, versions: dict[str, str],
+             run_key: str, made: list[Chip], progress: Progress | None = None) -> Run:
+    run_method = get_detector(method).run
     t0 = time.perf_counter()
     started = utcnow()
     _step(progress, "chipping and co-registering")
-    grid, (b_chip, a_chip) = site_chips(store, ws, site, [b_scene, a_scene])
+    grid, (b_chip, a_chip) = site_chips(store, ws, site, [b_scene, a_scene], made)
+    checkpoint("analyze.chipped")
     t_chips = time.perf_counter() - t0
     inside = aoi_mask(site, grid)
     ib, ia, names = common_bands(b_scene.band_names, a_scene.band_names)
@@ -208,7 +236,7 @@ def compute_run(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: S
               timings_s={"chips": round(t_chips, 3), "detect": round(t_detect, 3),
                          "total": round(time.perf_counter() - t0, 3)},
               summary=summary, detections=detections, flags=run_flags(facts, detections))
-    return run, False
+    return run
 
 
 def _clear_share(scene: Scene) -> float | None:

@@ -93,8 +93,10 @@ def chip_pixels(info: ImageInfo, grid: Grid, inside: np.ndarray, ref_data: np.nd
 
 
 def _make(store: Store, ws: Layout, site: Site, scene: Scene, grid: Grid, ref: Scene,
-          ref_data: np.ndarray | None, inside: np.ndarray) -> ChipData:
-    """Load (a cached chip) -> compute (:func:`chip_pixels`) -> save (COG + catalog)."""
+          ref_data: np.ndarray | None, inside: np.ndarray,
+          made: list[Chip] | None = None) -> ChipData:
+    """Load (a cached chip) -> compute (:func:`chip_pixels`) -> save (COG + catalog); a
+    chip made here is appended to ``made``."""
     existing = store.chip(scene.id, grid.key, ref.id)
     if existing is not None and Path(existing.path).is_file():
         return ChipData(scene, existing, _load(Path(existing.path)))
@@ -106,20 +108,33 @@ def _make(store: Store, ws: Layout, site: Site, scene: Scene, grid: Grid, ref: S
                                reference_scene_id=ref.id, path=str(path),
                                shift_x_px=px.shift_dx_px, shift_y_px=px.shift_dy_px,
                                coreg_status=px.coreg_status, valid_fraction=px.valid_fraction))
+    if made is not None:
+        made.append(chip)
     return ChipData(scene, chip, px.data)
 
 
-def site_chips(store: Store, ws: Layout, site: Site, wanted: Sequence[Scene]
-               ) -> tuple[Grid, list[ChipData]]:
+def site_chips(store: Store, ws: Layout, site: Site, wanted: Sequence[Scene],
+               made: list[Chip] | None = None) -> tuple[Grid, list[ChipData]]:
     """Chips of ``wanted`` scenes on the site's grid, co-registered to the site's earliest
-    scene (which is chipped too, as the reference). Cached chips are reused."""
+    scene (which is chipped too, as the reference). Cached chips are reused; those made
+    by this call are appended to ``made`` (so that a failed command can take them back
+    with :func:`discard_chips`)."""
     scenes = store.scenes(site.id)
     grid = grid_for(site, scenes)
     inside = aoi_mask(site, grid)
     ref = scenes[0]
-    ref_chip = _make(store, ws, site, ref, grid, ref, None, inside)
+    ref_chip = _make(store, ws, site, ref, grid, ref, None, inside, made)
     out = []
     for scene in wanted:
         out.append(ref_chip if scene.id == ref.id
-                   else _make(store, ws, site, scene, grid, ref, ref_chip.data, inside))
+                   else _make(store, ws, site, scene, grid, ref, ref_chip.data, inside, made))
     return grid, out
+
+
+def discard_chips(store: Store, made: Sequence[Chip]) -> None:
+    """Take back the chips a failed command made: their rows, and their files unless
+    another process has stored a chip there since."""
+    store.drop_chips([c.id for c in made if c.id is not None])
+    for c in made:
+        if store.chip(c.scene_id, c.grid_key, c.reference_scene_id) is None:
+            Path(c.path).unlink(missing_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,11 +85,23 @@ def _detect(a_info: ImageInfo, b_info: ImageInfo, before: Path, after: Path, out
     tf = a_info.transform if georef else None
     objects = extract_objects(result, tf, crs, pixel,
                               px_area_m2=None if georef or gsd_m is None else gsd_m * gsd_m)
-    write_mask(out, result.mask, crs, tf)
-    if geojson is not None:
-        fc = {"type": "FeatureCollection", "features": [o.feature() for o in objects]}
-        if not georef:
-            fc["note"] = "geometry in pixel coordinates (column, row) of BEFORE"
-        with atomic_path(geojson) as tmp:
-            tmp.write_text(json.dumps(fc), encoding="utf-8")
+    _write_outputs(out, geojson, result, objects, georef, crs, tf)
     return PairResult(result, objects, georef, used)
+
+
+def _write_outputs(out: Path, geojson: Path | None, result: ChangeResult,
+                   objects: list[ChangeObject], georef: bool, crs: str | None,
+                   tf: Any) -> None:
+    """The mask and the polygons together or neither: both are written to temporary files
+    first, and renamed into place only when both are complete (the GeoJSON first, so that
+    a mask never stands without the polygons asked for with it)."""
+    with ExitStack() as stack:
+        mask_tmp = stack.enter_context(atomic_path(out))
+        gj_tmp = None if geojson is None else stack.enter_context(atomic_path(geojson))
+        write_mask(mask_tmp, result.mask, crs, tf)
+        if gj_tmp is not None:
+            fc: dict[str, Any] = {"type": "FeatureCollection",
+                                  "features": [o.feature() for o in objects]}
+            if not georef:
+                fc["note"] = "geometry in pixel coordinates (column, row) of BEFORE"
+            gj_tmp.write_text(json.dumps(fc), encoding="utf-8")

@@ -33,6 +33,7 @@ from sitewatch.config import Layout
 from sitewatch.detect.breaks import Break, BreakParams, detect_breaks
 from sitewatch.detect.indices import band, normalized_difference
 from sitewatch.errors import InputValueError
+from sitewatch.faults import checkpoint
 from sitewatch.geo.aoi import to_crs
 from sitewatch.geo.area import area_perimeter_m
 from sitewatch.geo.grid import Grid, site_grid
@@ -224,8 +225,13 @@ def _number(v: float) -> float | None:
 def compute_timeline(store: Store, ws: Layout, site_name: str | int,
                      params: BreakParams | None = None, min_clear: float = MIN_CLEAR,
                      pixels: bool = True, force: bool = False,
-                     progress: Callable[[int, int], None] | None = None) -> Timeline:
-    """The site's timeline, recomputed unless a stored one used the same scenes and settings."""
+                     progress: Callable[[int, int], None] | None = None,
+                     render: Callable[[Timeline], object] | None = None) -> Timeline:
+    """The site's timeline, recomputed unless a stored one used the same scenes and settings.
+
+    ``render(timeline)`` (a figure of it) runs before anything is written: when it fails,
+    no break raster is written and no timeline stored; the command's outputs are all
+    written or none."""
     if not 0 <= min_clear <= 1:
         raise InputValueError(f"--min-clear {min_clear} is not a fraction: give 0 to 1")
     p = params or BreakParams()
@@ -238,6 +244,8 @@ def compute_timeline(store: Store, ws: Layout, site_name: str | int,
     key = scenes_key(scenes, settings)
     old = store.timeline(site.id)
     if old is not None and old.scenes_key == key and not force:
+        if render is not None:
+            render(old)
         return old
     t0 = time.perf_counter()
     grid = timeline_grid(site, scenes)
@@ -271,7 +279,7 @@ def compute_timeline(store: Store, ws: Layout, site_name: str | int,
         if pixels:
             cube = np.stack([sf.stack for sf in series])
             pb = pixel_breaks(days, cube, feats, inside, p)
-            outputs = _write_outputs(ws, site, grid, pb)
+            outputs = {k: str(v) for k, v in _output_paths(ws, site).items()}
         for b in found.breaks:
             site_breaks.append(_site_break(b, feats, pb, grid))
     t_total = time.perf_counter() - t0
@@ -280,6 +288,12 @@ def compute_timeline(store: Store, ws: Layout, site_name: str | int,
             "grid": grid.to_dict(), "features": [FEATURES[f] for f in feats]},
         versions=software_versions(), observations=observations, breaks=site_breaks,
         outputs=outputs, timings_s={"read": round(t_read, 3), "total": round(t_total, 3)})
+    checkpoint("timeline.computed")
+    if render is not None:
+        render(timeline)
+    if pb is not None:
+        _write_outputs(ws, site, grid, pb)
+    checkpoint("timeline.written")
     return store.put_timeline(timeline)
 
 
@@ -294,22 +308,29 @@ def _site_break(b: Break, feats: list[int], pb: PixelBreaks | None, grid: Grid
             "area_m2": area, "delta": delta}
 
 
-def _write_outputs(ws: Layout, site: Site, grid: Grid, pb: PixelBreaks) -> dict[str, str]:
+def _output_paths(ws: Layout, site: Site) -> dict[str, Path]:
     folder = ws.timeline_dir(site.id)
+    return {"break_date": folder / "break_date.tif",
+            "break_magnitude": folder / "break_magnitude.tif",
+            "break_polygons": folder / "break_polygons.geojson"}
+
+
+def _write_outputs(ws: Layout, site: Site, grid: Grid, pb: PixelBreaks) -> dict[str, str]:
+    paths = _output_paths(ws, site)
     ymd = np.zeros(pb.day.shape, np.int32)
     has = np.isfinite(pb.day)
     for r, c in zip(*np.nonzero(has), strict=True):
         d = date.fromordinal(int(round(pb.day[r, c])))
         ymd[r, c] = d.year * 10000 + d.month * 100 + d.day
-    date_path = folder / "break_date.tif"
-    mag_path = folder / "break_magnitude.tif"
+    date_path = paths["break_date"]
+    mag_path = paths["break_magnitude"]
     write_cog(date_path, ymd, grid.crs, grid.transform, nodata=0,
               descriptions=["break_date_yyyymmdd"],
               tags={"MEANING": "date of each pixel's strongest break as YYYYMMDD; 0 = none"})
     write_cog(mag_path, pb.score.astype(np.float32), grid.crs, grid.transform,
               descriptions=["break_magnitude"],
               tags={"MEANING": "size of the strongest break in noise units (chi statistic)"})
-    poly_path = folder / "break_polygons.geojson"
+    poly_path = paths["break_polygons"]
     with atomic_path(poly_path) as tmp:
         Path(tmp).write_text(json.dumps({"type": "FeatureCollection",
                                          "features": _polygons(pb, grid)}))
