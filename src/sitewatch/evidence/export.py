@@ -224,8 +224,11 @@ def _write_styles(path: Path) -> None:
                                  dtype="datetime64[ms]"))
         else:
             cols.append(np.array(values, dtype=object))
+    # GDAL's time zone flag 100 is UTC: written as GeoPackage wants, 2026-01-31T12:00:00.000Z
+    utc = {"update_time": np.full(len(rows), 100, dtype=np.int32)}
     pyogrio.raw.write(str(path), None, cols, LAYER_STYLES_FIELDS, driver="GPKG",
-                      geometry_type=None, layer="layer_styles", layer_options={"FID": "id"})
+                      geometry_type=None, layer="layer_styles", layer_options={"FID": "id"},
+                      gdal_tz_offsets=utc)
 
 
 def _geojson(layers: RunLayers) -> str:
