@@ -64,7 +64,7 @@ def test_demo_on_real_samples(cli, samples, workspace):
     names = [s["name"] for s in json.loads(cli("sites", "list", "--json").out)]
     assert len(names) == 9 and "rocket-motor plant in Perm" in names
     assert (workspace / "reports" / "timeline-landsat-p035r032.png").is_file()
-    assert "1999-06-30 built_up_gain" in res.out
+    assert "1999-06-30 new construction" in res.out  # change types in plain words
 
 
 def test_demo_without_samples(cli, monkeypatch, tmp_path):

@@ -25,6 +25,7 @@ from sitewatch.api import Workspace
 from sitewatch.errors import ConfigError, ConflictError, NotFoundError
 from sitewatch.geo.aoi import to_crs
 from sitewatch.imagery.local import inspect_image
+from sitewatch.model.objects import change_label
 
 LEVIR_CREDIT = "Google Earth imagery, from the LEVIR-CD dataset (Chen & Shi, 2020)"
 LEVIR_LICENCE = "LEVIR-CD: academic research use only"
@@ -178,5 +179,5 @@ def _demo_timeline(ws: Workspace, samples: Path, tell: Progress = _quiet) -> Ite
                             "fmask"], scale=0.0001)
     tl = ws.timeline(site, progress=lambda d, n: tell(d, n, "timeline: reading scenes"))
     plot = ws.timeline_plot(site, ws.layout.reports_dir / "timeline-landsat-p035r032.png", tl)
-    brk = ", ".join(f"{b['date']} {b['kind']}" for b in tl.breaks) or "none"
+    brk = ", ".join(f"{b['date']} {change_label(b['kind'])}" for b in tl.breaks) or "none"
     yield (f"{name}: {len(tl.observations)} scenes, breaks: {brk} -> plot {plot}")

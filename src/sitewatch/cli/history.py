@@ -10,6 +10,7 @@ import typer
 
 from sitewatch.cli.common import open_ws, out, print_json
 from sitewatch.errors import InputValueError
+from sitewatch.model.objects import change_label
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -29,10 +30,10 @@ def detection_line(d: Detection, said: Sequence[Flag] = ()) -> str:
     area = ("area unknown" if d.area_m2 is None else
             f"{d.area_m2:10,.0f} ± {_num(d.area_uncertainty_m2)} m²")
     where = ("" if d.centroid_lat is None or d.centroid_lon is None
-             else f"  at {d.centroid_lat:.6f}, {d.centroid_lon:.6f}")
+             else f"  at lat, lon {d.centroid_lat:.6f}, {d.centroid_lon:.6f}")
     own = [f.value for f in d.flags if f not in said]
     flags = f"  ! {', '.join(own)}" if own else ""
-    return (f"{d.ref:>6s} {d.change_ref or '':>6s} {d.change_type:16s} {area}  score "
+    return (f"{d.ref:>6s} {d.change_ref or '':>6s} {change_label(d.change_type):19s} {area}  score "
             f"{d.score:.2f}{where}  [{d.review_status.value}]{flags}")
 
 
@@ -161,7 +162,8 @@ def show(
     if as_json:
         print_json(change_json(obj))
         return
-    out.print(f"change {obj.ref} of site {obj.site_id}: {obj.change_type}, {obj.status.value};"
+    out.print(f"change {obj.ref} of site {obj.site_id}: {change_label(obj.change_type)}, "
+              f"{obj.status.value};"
               f" first seen {obj.first_seen} (R{obj.first_run_id}), last seen {obj.last_seen} "
               f"(R{obj.last_run_id}); detections "
               + ", ".join(f"D{i}" for i in obj.detection_ids), markup=False)
@@ -191,7 +193,8 @@ def changes(
         print_json([change_json(c) for c in found])
         return
     for c in found:
-        out.print(f"{c.ref:>6s}  site {c.site_id}  {c.change_type:16s} {c.status.value:10s} "
+        out.print(f"{c.ref:>6s}  site {c.site_id}  {change_label(c.change_type):19s} "
+                  f"{c.status.value:10s} "
                   f"first {c.first_seen}  last {c.last_seen}  {len(c.run_ids)} run(s)",
                   markup=False)
     if not found:

@@ -66,7 +66,8 @@ def timeline(
               f"(indices used: {used}):", markup=False)
     for b in tl.breaks:
         area = "" if b["area_m2"] is None else f", {b['area_m2']:,.0f} m² of pixels broke"
-        out.print(f"  {b['date']}  {b['kind']:16s} magnitude {b['magnitude']:.1f}{area}",
+        out.print(f"  {b['date']}  {change_label(b['kind']):19s} magnitude "
+                  f"{b['magnitude']:.1f}{area}",
                   markup=False)
     for name, path in tl.outputs.items():
         out.print(f"  {name}: {path}", markup=False)
