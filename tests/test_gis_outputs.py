@@ -8,6 +8,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -411,3 +412,30 @@ def test_qgis_opens_the_outputs_styled(cli, ws_home, tmp_path):
     assert lines["mask"][:3] == ["mask", "True", "EPSG:32619"] and lines["mask"][3] == "255.0"
     assert int(lines["mask"][4]) >= 1  # QGIS sees the COG's overviews as pyramids
     assert "Non-conformant" not in done.stderr and "partially supported" not in done.stderr
+
+
+RUSTAC = Path(sys.executable).parent / "rustac"
+
+
+@pytest.mark.skipif(not RUSTAC.is_file(), reason="rustac (a dev dependency) is not installed")
+def test_stac_item_validates_against_the_core_schemas(cli, ws_home, tmp_path):
+    """rustac validates against the STAC core schemas it carries (no network); the
+    extensions' schemas would be fetched, so their fields are left out of this copy."""
+    run = _run(cli)
+    assert cli("export", "pr", "--stac", tmp_path / "stac").code == 0
+    doc = json.loads((tmp_path / "stac" / f"pr-{run['id']}.json").read_text())
+    doc["stac_extensions"] = []
+    doc["properties"] = {k: v for k, v in doc["properties"].items() if ":" not in k}
+    for asset in doc["assets"].values():
+        for k in [k for k in asset if ":" in k]:
+            del asset[k]
+    core = tmp_path / "core.json"
+    core.write_text(json.dumps(doc))
+    done = subprocess.run([str(RUSTAC), "validate", str(core)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # and the validator does look: an item without its geometry is refused
+    del doc["geometry"]
+    core.write_text(json.dumps(doc))
+    assert subprocess.run([str(RUSTAC), "validate", str(core)], capture_output=True,
+                          timeout=60).returncode != 0
