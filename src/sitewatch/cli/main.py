@@ -270,7 +270,7 @@ def extract(
     out.print(f"{art.path.name}: {art.title or '(untitled)'}; dated {pub}; "
               f"{len(cands)} candidate site(s)", markup=False)
     for c in cands:
-        where = (f"{c['lat']:.4f}, {c['lon']:.4f} ±{c['radius_m'] / 1000:.0f} km"
+        where = (f"lat, lon {c['lat']:.4f}, {c['lon']:.4f} ±{c['radius_m'] / 1000:.0f} km"
                  if c["lat"] is not None else "not placed")
         out.print(f"- {c['name']} [{c['kind']}] {c['place'] or '?'}, {c['country'] or '?'}: "
                   f"{where}; confidence {c['confidence']}", markup=False)

@@ -43,7 +43,8 @@ def add(
     site = open_ws().add_site(name, lat=lat, lon=lon, radius_m=radius_m, geojson=geojson,
                               kind=kind, country=country, aliases=alias or (), notes=notes)
     c = site.aoi_geom.centroid
-    out.print(f"site {site.id} {site.name!r} added, centre {c.y:.5f}, {c.x:.5f}", markup=False)
+    out.print(f"site {site.id} {site.name!r} added, centre (lat, lon) {c.y:.5f}, {c.x:.5f}",
+              markup=False)
 
 
 @app.command("list")
@@ -61,7 +62,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
         w, so, e, n = s.bbox_wgs84
         gone = "  (removed)" if s.status.value == "removed" else ""
         out.print(f"{s.id:4d}  {s.name}  [{s.kind or '-'}; {s.country or '-'}]  "
-                  f"centre {(so + n) / 2:.5f}, {(w + e) / 2:.5f}{gone}", markup=False)
+                  f"centre (lat, lon) {(so + n) / 2:.5f}, {(w + e) / 2:.5f}{gone}", markup=False)
 
 
 @app.command("show")
