@@ -39,7 +39,12 @@ def atomic_path(path: Path) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputFileError(f"cannot create folder {path.parent}: {exc.strerror}") from exc
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix,
+                                   dir=path.parent)
+    except OSError as exc:
+        raise InputFileError(f"cannot write {path}: {exc.strerror or exc}: give a path in "
+                             "a folder you can write to") from exc
     os.close(fd)
     tmp_path = Path(tmp)
     held = _hold(tmp_path)
@@ -49,7 +54,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp_path, 0o666 & ~umask)
-        os.replace(tmp_path, path)
+        try:
+            os.replace(tmp_path, path)
+        except OSError as exc:
+            raise InputFileError(f"cannot write {path}: {exc.strerror or exc}: give a path "
+                                 "you can write to") from exc
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

@@ -4,6 +4,7 @@ unexpected errors exit 1 (with a traceback under ``-v``)."""
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -175,6 +176,9 @@ def _model_params(method: str, weights: Path | None, target: str | None = None
         raise SitewatchError("--weights and --target are for --method model")
     params = {}
     if weights is not None:
+        if weights.is_dir():
+            raise SitewatchError(f"--weights {weights} is a folder: give a weights file "
+                                 "(.pt) or an ONNX model (.onnx)")
         if not weights.is_file():
             raise SitewatchError(f"--weights {weights} does not exist")
         params["weights"] = str(weights.resolve())
@@ -299,6 +303,7 @@ def demo() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the command and turn errors into exit statuses."""
     command = typer.main.get_command(app)
+    _refuse_non_finite(command)
     try:
         # without standalone mode, click returns (not raises) the code of a typer.Exit
         code = command.main(args=argv if argv is not None else sys.argv[1:],
@@ -321,6 +326,28 @@ def main(argv: list[str] | None = None) -> int:
         (out if code == 0 else err).print(message, markup=False)
         return code
     return 0
+
+
+def _refuse_non_finite(command: Any) -> None:
+    """Every option and argument of every command refuses NaN and infinities (which
+    Python's ``float`` accepts from 'nan', 'inf', '1e999'): a usage error naming the option,
+    exit status 2, before the command runs."""
+    for sub in getattr(command, "commands", {}).values():
+        _refuse_non_finite(sub)
+    for param in command.params:
+        param.callback = _finite_check(param.callback)
+
+
+def _finite_check(callback: Any) -> Any:
+    def check(ctx: Any, param: Any, value: Any) -> Any:
+        items = value if isinstance(value, list | tuple) else (value,)
+        for v in items:
+            if isinstance(v, float) and not math.isfinite(v):
+                raise typer.BadParameter(f"{v} is not a finite number: give a number such "
+                                         "as 1.5", ctx=ctx, param=param)
+        return value if callback is None else callback(ctx, param, value)
+
+    return check
 
 
 def _usage_error(exc: Exception) -> tuple[int, str] | None:

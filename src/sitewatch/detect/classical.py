@@ -90,6 +90,8 @@ def normalise_pair(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
         picks = picks[::max(1, n_pif // FIT_SAMPLE)]
         for i in range(before.shape[0]):
             x, y = za[i].ravel()[picks], zb[i].ravel()[picks]
+            if not np.ptp(x) > 0:  # a constant band (a blank scene): no gain to fit
+                continue
             slope, intercept = np.polyfit(x.astype(np.float64), y.astype(np.float64), 1)
             za[i] *= np.float32(slope)
             za[i] += np.float32(intercept)

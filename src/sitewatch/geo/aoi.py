@@ -92,6 +92,8 @@ def _geometry_of(doc: dict[str, Any], path: Path) -> dict[str, Any]:
     kind = doc.get("type")
     if kind == "FeatureCollection":
         feats = doc.get("features") or []
+        if not isinstance(feats, list) or not all(isinstance(f, dict) for f in feats):
+            raise InputValueError(f"{path}: its 'features' is not a list of GeoJSON features")
         if len(feats) != 1:
             raise InputValueError(
                 f"{path} holds {len(feats)} features: give a file with exactly one polygon"
@@ -105,6 +107,15 @@ def _geometry_of(doc: dict[str, Any], path: Path) -> dict[str, Any]:
     return doc
 
 
+class _NonFinite(ValueError):
+    """A NaN or Infinity in a JSON document."""
+
+
+def _no_constant(name: str) -> float:
+    """JSON has no NaN or Infinity (RFC 8259); Python's parser accepts them unless told."""
+    raise _NonFinite(name)
+
+
 def aoi_from_geojson(path: Path) -> BaseGeometry:
     """Read one Polygon/MultiPolygon (bare, Feature or one-feature collection). Coordinates
     are lon/lat unless the file declares another CRS in its ``crs`` member (as GDAL and QGIS
@@ -112,10 +123,18 @@ def aoi_from_geojson(path: Path) -> BaseGeometry:
     if not path.is_file():
         raise InputFileError(f"GeoJSON file {path} does not exist: check the path")
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(path.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputFileError(
             f"{path} is not valid GeoJSON ({exc}): give a GeoJSON polygon"
+        ) from exc
+    except _NonFinite as exc:
+        raise InputFileError(
+            f"{path} holds {exc}, which JSON does not allow: give finite lon/lat numbers"
+        ) from exc
+    except RecursionError as exc:
+        raise InputFileError(
+            f"{path} is nested too deeply to be GeoJSON: give a GeoJSON polygon"
         ) from exc
     if not isinstance(doc, dict):
         raise InputFileError(f"{path} is not a GeoJSON object: give a GeoJSON polygon")
@@ -126,7 +145,7 @@ def aoi_from_geojson(path: Path) -> BaseGeometry:
         )
     try:
         geom = shape(geom_doc)
-    except (ValueError, TypeError, IndexError, AttributeError) as exc:
+    except (ValueError, TypeError, IndexError, AttributeError, KeyError, RecursionError) as exc:
         raise InputValueError(f"{path}: malformed polygon coordinates ({exc})") from exc
     declared = declared_crs(doc, path)
     if declared is not None:

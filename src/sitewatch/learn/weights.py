@@ -64,7 +64,13 @@ def load(path: Path) -> tuple[Any, dict[str, Any]]:
                              for k, v in blob["state_dict"].items()})
     except (OSError, RuntimeError, KeyError, ValueError, TypeError, EOFError, AttributeError,
             pickle.UnpicklingError) as exc:
-        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise InputFileError(f"{p} is not a readable weights file ({reason})") from exc
+        if isinstance(exc, InputFileError):
+            raise
+        first = str(exc).splitlines()[0][:120] if str(exc) else ""
+        # torch's own reason for a file that is not one of its archives is a bare number
+        reason = first if len(first) > 8 else "not a PyTorch weights archive"
+        raise InputFileError(f"{p} is not a readable weights file ({reason}): give a .pt "
+                             "written by 'sitewatch model train' or an ONNX model (.onnx)"
+                             ) from exc
     net.eval()
     return net, meta

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from rasterio import features
+from rasterio.errors import RasterioError
 
 from sitewatch.catalog import Store
 from sitewatch.config import Layout
@@ -51,6 +52,24 @@ def aoi_mask(site: Site, grid: Grid) -> np.ndarray:
 
 def _load(path: Path) -> np.ndarray:
     return read_chip(path)
+
+
+def _cached(path: Path, grid: Grid, scene: Scene) -> np.ndarray | None:
+    """A stored chip's pixels, or None (and the chip is made again) when its file is
+    missing, cannot be read to the end, or is not (bands, h, w) of ``grid`` and ``scene``."""
+    if not path.is_file():
+        return None
+    try:
+        data = _load(path)
+    except (RasterioError, OSError) as exc:
+        log.warning("chip %s cannot be read (%s): making it again", path, exc)
+        return None
+    bands = sum(name != "alpha" for name in scene.band_names)
+    if data.shape != (bands, grid.height, grid.width):
+        log.warning("chip %s is %s, not %s: making it again", path, data.shape,
+                    (bands, grid.height, grid.width))
+        return None
+    return data
 
 
 @dataclass(frozen=True)
@@ -98,8 +117,9 @@ def _make(store: Store, ws: Layout, site: Site, scene: Scene, grid: Grid, ref: S
     """Load (a cached chip) -> compute (:func:`chip_pixels`) -> save (COG + catalog); a
     chip made here is appended to ``made``."""
     existing = store.chip(scene.id, grid.key, ref.id)
-    if existing is not None and Path(existing.path).is_file():
-        return ChipData(scene, existing, _load(Path(existing.path)))
+    cached = None if existing is None else _cached(Path(existing.path), grid, scene)
+    if existing is not None and cached is not None:
+        return ChipData(scene, existing, cached)
     px = chip_pixels(scene_info(scene), grid, inside, ref_data,
                      f"scene {scene.id} ({Path(scene.path).name}) of site {site.name!r}")
     path = ws.chip_path(site.id, scene.id, grid.key, ref.id)
