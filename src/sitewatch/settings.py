@@ -69,3 +69,15 @@ def stac_allow_local() -> bool:
     if raw not in {"0", "1", "true", "false", "yes", "no"}:
         raise ConfigError(f"SITEWATCH_STAC_ALLOW_LOCAL={raw!r} is not a switch: give 1 or 0")
     return raw in {"1", "true", "yes"}
+
+
+def max_memory_bytes() -> int:
+    """Memory one command may plan to allocate for pixels, in bytes
+    (SITEWATCH_MAX_MEMORY_MB; default half of this machine's physical memory, 8 GiB where
+    that is unknown). Checked before an image is read, on what will be allocated."""
+    try:
+        physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        physical = 16 * 2**30
+    default_mb = max(physical // 2 // 2**20, 256)
+    return int(_env_number("SITEWATCH_MAX_MEMORY_MB", default_mb, 16, 2**24)) * 2**20

@@ -85,9 +85,22 @@ def configure_logging(verbose: int) -> None:
         logging.DEBUG if verbose >= 2 else logging.INFO if verbose else logging.WARNING)
     # a library's logger that was given a level of its own (Alembic's fileConfig, a
     # previous command in this process) follows the same rule
-    for name in ("alembic", "urllib3", "rasterio", "matplotlib", "pypdf", "PIL", "fiona",
-                 "pyogrio", "httpx", "asyncio"):
+    for name in ("alembic", "urllib3", "matplotlib", "PIL", "fiona", "pyogrio", "httpx",
+                 "asyncio"):
         logging.getLogger(name).setLevel(logging.NOTSET if verbose >= 2 else logging.ERROR)
+    _quiet_libraries(verbose >= 2)
+
+
+#: loggers of libraries that report what sitewatch already turns into its own error line
+#: (GDAL's errors and warnings, which rasterio logs under "rasterio._env"; pypdf's notes on
+#: damaged PDFs) and Python warnings (captured as "py.warnings"): shown only under -v -v
+QUIET_LOGGERS = ("rasterio", "pypdf", "py.warnings")
+
+
+def _quiet_libraries(verbose: bool) -> None:
+    logging.captureWarnings(True)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.CRITICAL + 1)
 
 
 @app.command()
@@ -257,7 +270,7 @@ def extract(
 
     published = None
     if date is not None:
-        when = ObsDate.parse(date)
+        when = ObsDate.from_user(date, "--date")
         if when.precision != "day" or when.start is None:
             raise SitewatchError(f"--date {date!r} must be a day, YYYY-MM-DD")
         published = when.start

@@ -121,7 +121,7 @@ def rank(
 
     start = None
     if since is not None:
-        when = ObsDate.parse(since)
+        when = ObsDate.from_user(since, "--since")
         if when.start is None:
             raise InputValueError(f"--since {since!r} has no start: give a date such as "
                                   "2024-01-01")

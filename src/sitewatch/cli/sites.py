@@ -143,7 +143,7 @@ def from_text(
     """Add candidates of an article to the watchlist, with the article and every quote."""
     from sitewatch.model.dates import ObsDate
 
-    published = ObsDate.parse(date).start if date else None
+    published = ObsDate.from_user(date, "--date").start if date else None
     art, results = open_ws().sites_from_text(article, accept or (), take_all, published)
     for r in results:
         extra = f" ({r.reason})" if r.reason else ""

@@ -28,8 +28,8 @@ ProviderOpt = Annotated[str, typer.Option(
 def _dates(start: str | None, end: str | None) -> tuple[date | None, date | None]:
     from sitewatch.model.dates import ObsDate
 
-    s = ObsDate.parse(start).start if start else None
-    e = ObsDate.parse(end).end if end else None
+    s = ObsDate.from_user(start, "--start").start if start else None
+    e = ObsDate.from_user(end, "--end").end if end else None
     if s and e and s > e:
         raise InputValueError(f"--start {start} is after --end {end}: swap them")
     return s, e

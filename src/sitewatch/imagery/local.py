@@ -27,6 +27,7 @@ from sitewatch.errors import InputFileError, InputValueError
 from sitewatch.geo.aoi import check_bounds
 from sitewatch.geo.grid import Grid
 from sitewatch.imagery.hashes import sha256_file as sha256_file  # re-exported
+from sitewatch.settings import max_memory_bytes
 
 #: Largest image accepted, in decoded bytes (a declared size beyond this is an image bomb).
 MAX_DECODED_BYTES = 4 * 1024**3
@@ -188,6 +189,47 @@ def inspect_image(path: Path | str, band_names: list[str] | None = None,
             f"{p} is not a readable image ({str(exc).splitlines()[0][:160]}): "
             "give a GeoTIFF/COG, PNG, JPEG, BMP or ENVI file"
         ) from exc
+
+
+def check_memory(need: int, what: str, fix: str) -> None:
+    """Refuse, before anything is read, work that would allocate ``need`` bytes beyond the
+    budget (SITEWATCH_MAX_MEMORY_MB): InputFileError naming ``what`` and the ``fix``."""
+    budget = max_memory_bytes()
+    if need > budget:
+        raise InputFileError(
+            f"{what} would need {need / 1024**3:.1f} GiB of memory, over the "
+            f"{budget / 1024**3:.1f} GiB budget (SITEWATCH_MAX_MEMORY_MB={budget // 2**20}): "
+            f"{fix}"
+        )
+
+
+def has_valid_pixels(info: ImageInfo, probes: int = 8, size: int = 64) -> bool:
+    """Whether any pixel holds data (finite, not the nodata value on every band, not
+    transparent). ``probes`` x ``probes`` small windows spread over the image answer most
+    images (a decimated read would pass every block through GDAL's cache); only when they
+    find nothing are the blocks scanned, one at a time, until one holds data."""
+    alpha = info.rgb_alpha_band
+    bands = [i for i in range(1, info.count + 1) if i != alpha]
+
+    def any_valid(src: rasterio.io.DatasetReader, win: Window) -> bool:
+        data = src.read(bands, window=win, out_dtype=np.float32)
+        ok = np.isfinite(data).all(axis=0)
+        if info.nodata is not None and not np.isnan(info.nodata):
+            ok &= ~(data == info.nodata).all(axis=0)
+        if alpha is not None:
+            ok &= src.read(alpha, window=win) > 0
+        return bool(ok.any())
+
+    w, h = min(size, info.width), min(size, info.height)
+    cols = np.linspace(0, info.width - w, probes).astype(int)
+    rows = np.linspace(0, info.height - h, probes).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(info.path) as src:
+            if any(any_valid(src, Window(int(c), int(r), w, h))
+                   for r in sorted(set(rows)) for c in sorted(set(cols))):
+                return True
+            return any(any_valid(src, win) for _, win in src.block_windows(1))
 
 
 def _check_complete(p: Path, ds: rasterio.io.DatasetReader) -> None:

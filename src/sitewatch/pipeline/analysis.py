@@ -81,14 +81,14 @@ def pick_scenes(scenes: list[Scene], before: str | None, after: str | None
         )
     b_idx, a_idx = 0, len(scenes) - 1
     if before is not None:
-        limit = ObsDate.parse(before).end or date.max
+        limit = ObsDate.from_user(before, "--before").end or date.max
         found = [i for i, s in enumerate(scenes) if s.acquired_end and s.acquired_end <= limit]
         if not found:
             raise InputValueError(f"no scene of the site is dated for certain on or before "
                                   f"{before}: see 'sitewatch scenes list'")
         b_idx = found[-1]
     if after is not None:
-        start = ObsDate.parse(after).start or date.min
+        start = ObsDate.from_user(after, "--after").start or date.min
         found = [i for i, s in enumerate(scenes)
                  if s.acquired_start and s.acquired_start >= start]
         if not found:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from sitewatch.errors import GeometryError, InputValueError
 from sitewatch.faults import checkpoint
 from sitewatch.geo.antimeridian import footprint_wgs84
 from sitewatch.geo.aoi import check_aoi, geometry_json
-from sitewatch.imagery.local import ImageInfo, inspect_image, sha256_file
+from sitewatch.imagery.local import ImageInfo, has_valid_pixels, inspect_image, sha256_file
 from sitewatch.imagery.names import ProductName, product_name_of_path
 from sitewatch.model import Provenance, Scene, Site, SiteSource
 from sitewatch.model.dates import ObsDate
@@ -87,16 +88,23 @@ def add_scene_file(store: Store, site: Site, spec: SceneSpec) -> Scene:
             "product name: give --date YYYY-MM-DD"
         )
     if spec.date is not None:
-        when = ObsDate.parse(spec.date)
+        when = ObsDate.from_user(spec.date, "--date")
     else:
         assert product is not None  # refused above
-        when = ObsDate.parse(product.acquired.isoformat())
+        when = ObsDate.from_user(product.acquired.isoformat(),
+                                 f"the date in the product name of {spec.path}")
     provider = (spec.provider or (product.provider if product else "")).strip()
     if not provider:
         raise InputValueError("--provider is empty: name who captured the image (e.g. Maxar)")
+    for name, value in (("--scale", spec.scale), ("--offset", spec.offset)):
+        if value is not None and not math.isfinite(value):
+            raise InputValueError(f"{name} {value} is not a finite number: give e.g. 0.0001")
     if spec.scale is not None and spec.scale == 0:
         raise InputValueError("--scale 0 would erase the image: give e.g. 0.0001")
     info = georeferenced_info(spec)
+    if not has_valid_pixels(info):
+        raise InputValueError(f"{spec.path} holds no data (every pixel is NaN, the nodata "
+                              "value or transparent): import an image with data")
     crs = info.crs or "EPSG:4326"  # georeferenced_info guarantees a CRS
     footprint = footprint_wgs84(info.bounds, crs)  # split at the antimeridian, like AOIs
     aoi = check_aoi(site.aoi_geom, site.name)

@@ -339,7 +339,7 @@ def _date(text: str | None, field: str) -> ObsDate | None:
     if text is None or not text.strip():
         return None
     try:
-        return ObsDate.parse(text)
+        return ObsDate.from_user(text, field)
     except (InputValueError, ValueError) as exc:
         raise FieldError(field, f"{text!r} is not a date: {exc}") from None
 
