@@ -6,6 +6,8 @@ import it).
 - ``SITEWATCH_STAC_MAX_PAGES``, ``SITEWATCH_STAC_MAX_BYTES`` and ``SITEWATCH_STAC_DEADLINE``
   bound one STAC search; ``SITEWATCH_STAC_ASSET_HOSTS`` and ``SITEWATCH_STAC_ALLOW_LOCAL``
   widen where its assets may be read from.
+- ``SITEWATCH_MAX_MEMORY_MB`` (default half of the physical memory) bounds the pixels one
+  command may plan to allocate (checked before an image is read).
 """
 
 from __future__ import annotations
