@@ -496,10 +496,12 @@ def write_figure(spec: FigureSpec, path: Path, dpi: int = 300) -> Path:
 def before_after_png(before: Panel, after: Panel, res_m: float, aoi_px: BaseGeometry | None,
                      changes_px: Sequence[BaseGeometry], heading: str,
                      areas: Sequence[tuple[float | None, float | None]] = (),
-                     labels: Sequence[str] = (), dpi: int = 130) -> bytes:
+                     labels: Sequence[str] = (), dpi: int = 130,
+                     change_types: Sequence[str] = ()) -> bytes:
     """PNG bytes of the two panels from plain geometries (col, row) in grid pixels,
-    ``areas`` (area_m2, uncertainty_m2) and ``labels`` in the same order."""
+    ``areas`` (area_m2, uncertainty_m2), ``labels`` and ``change_types`` in the same order."""
     marks = [Mark(g, labels[i] if i < len(labels) else f"#{i + 1}",
-                  *(areas[i] if i < len(areas) else (None, None)))
+                  *(areas[i] if i < len(areas) else (None, None)),
+                  change_types[i] if i < len(change_types) else "change")
              for i, g in enumerate(changes_px)]
     return render_figure(FigureSpec(before, after, res_m, aoi_px, marks, heading), "png", dpi)

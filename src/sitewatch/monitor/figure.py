@@ -18,6 +18,7 @@ from sitewatch.geo.aoi import to_crs
 from sitewatch.geo.grid import Grid
 from sitewatch.imagery.write import read_chip
 from sitewatch.model import Alert
+from sitewatch.model.objects import change_label
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +44,21 @@ def alert_figure(store: Store, lay: Layout, alert: Alert) -> Path | None:
         ref = run.parameters["coregistration"]["reference_scene_id"]
         names = run.parameters["bands"]
         panels = []
-        for role, sid in (("BEFORE", run.before_scene_id), ("AFTER", run.after_scene_id)):
+        for role, sid in (("Before", run.before_scene_id), ("After", run.after_scene_id)):
             scene = store.scene(sid)
             chip = store.chip(sid, run.parameters["grid_key"], ref)
             if chip is None or not Path(chip.path).is_file():
                 return None
             data = read_chip(chip.path)
             idx = [scene.band_names.index(n) for n in names]
-            panels.append(Panel(data[idx], names, f"{role}  {scene.acquired_text}",
+            panels.append(Panel(data[idx], names, f"{role}: {scene.acquired_text}",
                                 scene.credit))
         png = before_after_png(panels[0], panels[1], grid.res_m, _pixels(site.aoi_geom, grid),
                                [_pixels(shape(p["polygon"]), grid)],
-                               f"{site.name}: {p['change']} {p['change_type']} ({run.ref})",
+                               f"{site.name}: {p['change']} {change_label(p['change_type'])} "
+                               f"({run.ref})",
                                [(p.get("area_m2"), p.get("area_uncertainty_m2"))],
-                               [p["change"]])
+                               [p["change"]], change_types=[p["change_type"]])
     except (OSError, KeyError, ValueError) as exc:
         log.info("no figure for %s: %s", p.get("change"), exc)
         return None
