@@ -11,6 +11,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from itertools import combinations
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -203,3 +204,46 @@ def test_svg_is_deterministic_and_draws_user_text_literally():
     assert any(t.startswith("Caution: Co-registration failed") for t in texts)  # the caveat
     assert not any("built_up_gain" in t for t in texts)
 
+
+
+@pytest.mark.slow
+def test_swipe_view_works_by_keyboard_and_mouse_in_a_browser(cli, levir_site, tmp_path):
+    """The report opened from disk in chromium: no CSP violation, the divider moves with
+    the arrow keys and by dragging, and the outlines can be hidden."""
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("no /usr/bin/chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    assert cli("analyze", levir_site).code == 0
+    out = tmp_path / "r.html"
+    assert cli("report", levir_site, "--out", out).code == 0
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--no-first-run"]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), headless=True, args=args)
+        try:
+            page = browser.new_page()
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(out.as_uri())
+            swipe = page.locator(".swipe")
+            divider = swipe.locator("input[type=range]")
+            pos = "getComputedStyle(document.querySelector('.swipe')).getPropertyValue('--pos')"
+            assert page.evaluate(pos).strip() == "50%"  # the script ran: CSP allowed it
+            divider.focus()
+            for _ in range(10):
+                page.keyboard.press("ArrowLeft")
+            assert divider.input_value() == "40" and page.evaluate(pos).strip() == "40%"
+            page.keyboard.press("End")
+            assert page.evaluate(pos).strip() == "100%"
+            box_ = divider.bounding_box()
+            assert box_ is not None
+            y = box_["y"] + box_["height"] / 2
+            page.mouse.click(box_["x"] + box_["width"] * 0.25, y)
+            assert abs(int(divider.input_value()) - 25) <= 2
+            swipe.locator("input[type=checkbox]").click()
+            assert page.evaluate("document.querySelector('.swipe').classList.contains('bare')")
+            assert problems == []
+        finally:
+            browser.close()
