@@ -221,6 +221,11 @@ def test_stac_item_of_a_run(cli, ws_home, tmp_path):
     assert [s["date"] for s in props["sitewatch:scenes"]] == ["2017-09-01", "2017-10"]
     assert all(len(s["sha256"]) == 64 for s in props["sitewatch:scenes"])
     assert props["sitewatch:detections"] == len(run["detections"])
+    # the one total: the detections' areas summed, as the CLI and the report state it
+    total = sum(d["area_m2"] for d in run["detections"])
+    assert props["sitewatch:changed_area_m2"] == pytest.approx(total, abs=0.1 * len(
+        run["detections"]))
+    assert 0 < props["sitewatch:changed_area_uncertainty_m2"] < total
     assert "sitewatch" in props["processing:software"]
     assert item.bbox is not None and -66.2 < item.bbox[0] < item.bbox[2] < -66.19
     assert set(item.assets) == {"mask", "detections", "geopackage"}
