@@ -64,7 +64,10 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
 
 def one_error_line(res: Result) -> str:
     """The stderr of a refused command: exactly one 'sitewatch: error:' line, no traceback."""
-    lines = [ln for ln in res.err.splitlines() if ln.strip() and not ln.startswith("workspace:")]
+    from sitewatch.cli.progress import PLAIN_LINE  # progress of a long step is no error
+
+    lines = [ln for ln in res.err.splitlines() if ln.strip() and not ln.startswith("workspace:")
+             and not PLAIN_LINE.match(ln)]
     assert res.code == 2, (res.code, res.err)
     assert len(lines) == 1, lines
     assert lines[0].startswith("sitewatch: error:"), lines

@@ -20,10 +20,13 @@ SCENES = 30
 
 
 @pytest.fixture
-def stack_site(cli: Callable[..., Result], samples: Path, tmp_path: Path) -> Result:
+def stack_site(cli: Callable[..., Result], samples: Path, tmp_path: Path,
+               monkeypatch: pytest.MonkeyPatch) -> Result:
     """30 scenes of the real Landsat p035r032 stack (5 x 5 px), imported in bulk from a
-    folder; the import's result."""
+    folder, shown as if the import took longer than the progress delay; its result."""
     import tarfile
+
+    monkeypatch.setattr("sitewatch.cli.progress.DELAY_S", 0.0)
 
     folder = tmp_path / "images"
     folder.mkdir()
@@ -88,7 +91,7 @@ def test_quiet_by_default(cli: Callable[..., Result]) -> None:
 def test_plain_lines_count_tenths_of_each_stage(monkeypatch: pytest.MonkeyPatch) -> None:
     buf = io.StringIO()
     monkeypatch.setattr(common.err, "file", buf)
-    with progress("working", tty=False) as step:
+    with progress("working", tty=False, delay_s=0) as step:
         for i in range(1, 101):
             step(i, 100, f"item {i}")
         step(1, 3, "next stage")
@@ -101,10 +104,12 @@ def test_plain_lines_count_tenths_of_each_stage(monkeypatch: pytest.MonkeyPatch)
                           "working: 5 unknown total"]
 
 
-def test_a_quick_step_on_a_terminal_shows_no_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("tty", [True, False])
+def test_a_quick_step_shows_nothing(monkeypatch: pytest.MonkeyPatch, tty: bool) -> None:
+    """Neither a bar nor lines for work done within the delay (nor before a refusal)."""
     buf = io.StringIO()
     monkeypatch.setattr(common.err, "file", buf)
-    with progress("working", tty=True, delay_s=60) as step:
+    with progress("working", tty=tty, delay_s=60) as step:
         for i in range(1, 11):
             step(i, 10, "x")
     assert buf.getvalue() == ""

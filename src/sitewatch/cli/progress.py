@@ -1,6 +1,7 @@
-"""Progress of long commands, on stderr: a Rich bar on a terminal once a step has taken
-about two seconds (quick steps show nothing), plain lines otherwise (CI, a pipe, a log
-file): one at each tenth of the work and one at the end, so a log stays short.
+"""Progress of long commands, on stderr, once a step has taken about two seconds (quick
+steps, and commands refused at once, show nothing): a Rich bar on a terminal, plain lines
+otherwise (CI, a pipe, a log file): one at each tenth of the work and one at the end, so a
+log stays short.
 
 The library never prints progress: its functions take an optional ``progress`` callable,
 and the commands pass the one :func:`progress` gives them.
@@ -8,6 +9,7 @@ and the commands pass the one :func:`progress` gives them.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +19,8 @@ from sitewatch.cli.common import err, markup_safe, shown
 
 #: a step shows a bar once it has run this long (seconds)
 DELAY_S = 2.0
+#: a plain progress line ("importing: 3/30 name"), which is no error line
+PLAIN_LINE = re.compile(r"^[a-z][a-z ]*: \d+(/\d+)?(\s|$)")
 
 #: ``step(done, total, what)``: ``done`` of ``total`` (None: not known yet), ``what`` is
 #: being worked on (user text: a file name, a step's name)
@@ -62,6 +66,8 @@ class _Reporter:
         self.bar.update(self.task, completed=done, total=total, description=markup_safe(what))
 
     def _line(self, done: int, total: int | None, what: str) -> None:
+        if time.monotonic() - self.t0 < self.delay_s:
+            return
         if total != self.total:  # a new stage of the work: count its tenths afresh
             self.total, self.tenth = total, -1
         if total:
@@ -79,11 +85,13 @@ class _Reporter:
 
 
 @contextmanager
-def progress(label: str, *, tty: bool | None = None, delay_s: float = DELAY_S
+def progress(label: str, *, tty: bool | None = None, delay_s: float | None = None
              ) -> Iterator[Step]:
     """A ``step(done, total, what)`` callable for the library, labelled ``label`` (e.g.
-    "importing"). ``tty``: draw a bar (default: when stderr is a terminal)."""
-    rep = _Reporter(label, err.is_terminal if tty is None else tty, delay_s)
+    "importing"). ``tty``: draw a bar (default: when stderr is a terminal); ``delay_s``:
+    how long the work runs before it shows (default :data:`DELAY_S`)."""
+    rep = _Reporter(label, err.is_terminal if tty is None else tty,
+                    DELAY_S if delay_s is None else delay_s)
     try:
         yield rep
     finally:
