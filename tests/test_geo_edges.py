@@ -156,3 +156,22 @@ def test_scene_at_the_antimeridian_is_imported_and_analysed(cli: Callable[..., R
     [det] = run["detections"]  # the 400 m block, east of 180 degrees
     assert det["area_m2"] == pytest.approx(160_000, rel=0.15)
     assert -180.0 < det["centroid_lon"] < -179.98 and det["centroid_lat"] > AM_LAT
+
+
+def test_stac_search_over_the_antimeridian_asks_for_both_sides(
+        cli: Callable[..., Result]) -> None:
+    from support.junkstac import JunkStac, item
+
+    assert cli("sites", "add", "amchitka", "--lat", AM_LAT, "--lon", AM_LON).code == 0
+    east = item("S2_east", (-180.0, 51.3, -179.9, 51.5), "2024-06-01T00:00:00Z",
+                {"red": "http://127.0.0.1/red.tif"})
+    with JunkStac("items", [east]) as api:
+        res = cli("stac", "search", "amchitka", "--url", api.url, "--json")
+    assert res.code == 0, res.err
+    [body] = api.bodies
+    asked = shape(body["intersects"])  # RFC 7946: two parts, never a band round the globe
+    assert asked.geom_type == "MultiPolygon" and len(asked.geoms) == 2
+    assert asked.intersects(box(-180.0, 51.3, -179.9, 51.5))
+    assert asked.intersects(box(179.9, 51.3, 180.0, 51.5))
+    assert not asked.intersects(box(-10.0, 51.3, 10.0, 51.5))
+    assert [i["id"] for i in json.loads(res.out)] == ["S2_east"]

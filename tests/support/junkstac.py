@@ -13,7 +13,8 @@ Modes (``JunkStac(mode)``):
 - ``items``: an honest API serving the item dicts given in ``items`` (colliding ids,
   hostile asset hrefs: see :func:`item`).
 
-``requests`` counts the requests per path, so a test can see what a client asked for.
+``requests`` counts the requests per path and ``bodies`` keeps the POSTed searches, so a test
+can see what a client asked for.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class _Server(ThreadingHTTPServer):
     stop = threading.Event()
     lock = threading.Lock()
     counts: Counter[str] = Counter()  # noqa: RUF012
+    bodies: list[Any] = []  # noqa: RUF012
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -159,9 +161,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(min(length, 2**20))
+        raw = self.rfile.read(min(length, 2**20))
         with self.server.lock:
             self.server.counts[urlsplit(self.path).path] += 1
+            try:
+                self.server.bodies.append(json.loads(raw))
+            except ValueError:
+                self.server.bodies.append(raw)
         if self.server.mode == "hang":
             self._stall()
         else:
@@ -178,6 +184,7 @@ class JunkStac:
         self._server.stop = threading.Event()
         self._server.lock = threading.Lock()
         self._server.counts = Counter()
+        self._server.bodies = []
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -188,6 +195,11 @@ class JunkStac:
     @property
     def requests(self) -> Counter[str]:
         return self._server.counts
+
+    @property
+    def bodies(self) -> list[Any]:
+        """The JSON bodies of the POST requests received, in order."""
+        return self._server.bodies
 
     def __enter__(self) -> JunkStac:
         self._thread.start()
