@@ -252,3 +252,30 @@ def test_the_web_api_serves_the_flags_with_their_sentences() -> None:
     assert doc["flags"] == [{"code": "most-of-aoi", "sentence": Flag.MOST_OF_AOI.sentence}]
     assert doc["detections"][0]["flags"][0]["code"] == "uncertain-area"
     assert doc["changed_area_m2"] == 1000.0
+
+
+def test_an_alert_states_the_results_warnings() -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from sitewatch.model import Change, Provenance, ReviewStatus, Run, RunStatus, Scene, Site
+    from sitewatch.monitor.rules import payload
+
+    square = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}
+    site = Site(id=1, name="plant", aoi=square)
+    det = replace(_det("vegetation_loss", flags=(Flag.SEASON_MISMATCH, Flag.UNCERTAIN_AREA)),
+                  id=7, run_id=3, change_id=2)
+    run = Run(id=3, run_key="k", site_id=1, method="cva", parameters={}, versions={},
+              before_scene_id=1, after_scene_id=2, status=RunStatus.COMPLETED, timings_s={},
+              summary={}, started_at=datetime.now(UTC), finished_at=None, detections=(det,),
+              flags=(Flag.SEASON_MISMATCH,))
+    change = Change(id=2, site_id=1, change_type="vegetation_loss",
+                    status=ReviewStatus.UNREVIEWED, first_seen="2021", last_seen="2021",
+                    first_run_id=3, last_run_id=3, polygon=square)
+    scene = Scene(id=1, site_id=1, provenance=Provenance("p", ObsDate.parse("2020"), "c", "f",
+                                                         "0" * 64),
+                  path="f", driver="GTiff", crs="EPSG:4326", bounds=(0, 0, 1, 1), width=1,
+                  height=1, band_names=("red",), dtype="uint8", gsd_m=10.0)
+    doc = payload(site, change, det, run, scene, scene, None, [])
+    assert [w["code"] for w in doc["warnings"]] == ["season-mismatch", "uncertain-area"]
+    assert doc["warnings"][0]["sentence"] == Flag.SEASON_MISMATCH.sentence

@@ -73,6 +73,9 @@ def payload(site: Site, change: Change, d: Detection, run: Run, before: Scene, a
         "polygon": d.polygon, "first_seen": change.first_seen, "method": run.method,
         "before": _scene_doc(before), "after": _scene_doc(after),
         "season_baseline": _scene_doc(season), "flags": flags, "baseline_rule": BASELINE_RULE,
+        # the result's own warnings (sitewatch.Flag), each in words, as the report states them
+        "warnings": [{"code": f.value, "sentence": f.sentence}
+                     for f in dict.fromkeys(run.flags + d.flags)],
         "links": {"report": f"sitewatch report {site.id} --run {run.ref} --out REPORT.html",
                   "show": f"sitewatch show {change.ref}",
                   "review": f"sitewatch review {change.ref} --confirm",
