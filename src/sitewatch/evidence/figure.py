@@ -442,8 +442,9 @@ def _side_column(fig: Figure, spec: FigureSpec, order: list[int], fh: float, top
     lines = ["Largest changes", "(area ± one-pixel outline error)"]
     for i in shown:
         m = spec.marks[i]
-        lines.append(f"{m.ref}  {change_label(m.change_type)}")
-        lines.append(f"      {area_words(m.area_m2, m.area_uncertainty_m2)}")
+        nb = "\u00a0"  # no-break spaces: SVG viewers collapse ordinary ones
+        lines.append(f"{m.ref}{nb * 2}{change_label(m.change_type)}")
+        lines.append(f"{nb * 6}{area_words(m.area_m2, m.area_uncertainty_m2)}")
     if len(spec.marks) > len(shown):
         lines.append(f"{len(spec.marks) - len(shown)} more in the table")
     fig.text(x, y, "\n".join(lines), fontsize=_TEXT_PT, va="top", ha="left", linespacing=1.25)
