@@ -123,6 +123,16 @@ def test_a_huge_answer_is_not_read_into_memory(cli: Callable[..., Result], mode:
     assert peak < 3 * stac_max_bytes() and took < 5.0  # the 200 MB body is never held
 
 
+def test_redirects_are_followed_on_the_api_host_only(cli: Callable[..., Result]) -> None:
+    with JunkStac("redirect") as api:
+        res = cli("stac", "search", "plant", "--url", api.url)
+    assert res.code == 0 and "0 item(s)" in res.out, res.err
+    assert api.requests["/v1/"] == 1 and api.requests["/search"] == 1
+    with JunkStac("redirect-away") as api:
+        line = one_error_line(cli("stac", "search", "plant", "--url", api.url))
+    assert "off its own host" in line and api.requests["/v1/"] == 0
+
+
 # --- items and their assets ----------------------------------------------------------------
 def _cog(path: Path) -> None:
     """A single-band uint16 GeoTIFF in UTM 34N, 4 km square at 10 m, over the site."""

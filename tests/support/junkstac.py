@@ -10,6 +10,8 @@ Modes (``JunkStac(mode)``):
   ``deep``: the root is JSON nested 100,000 levels deep.
 - ``huge``: the root declares 200 MB and streams it lazily (never held in memory here);
   ``huge-chunked``: the same with no length (the body ends when the connection closes).
+- ``redirect``: the root redirects to ``/v1/`` on the same host, which answers;
+  ``redirect-away``: the root redirects to ``localhost`` (another host name).
 - ``items``: an honest API serving the item dicts given in ``items`` (colliding ids,
   hostile asset hrefs: see :func:`item`).
 
@@ -135,6 +137,13 @@ class _Handler(BaseHTTPRequestHandler):
         mode = self.server.mode
         if mode == "hang":
             self._stall()
+        elif mode.startswith("redirect") and url.path == "/":
+            port = self.server.server_address[1]
+            away = f"http://localhost:{port}/v1/" if mode == "redirect-away" else "/v1/"
+            self.send_response(301)
+            self.send_header("Location", away)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif url.path == "/search":
             page = dict(p.split("=", 1) for p in url.query.split("&") if "=" in p)
             self._page(int(page.get("page", "0") or 0))

@@ -120,10 +120,16 @@ def _parse(data: bytes, budget: Budget, url: str) -> Any:
                         ) from exc
 
 
+_REDIRECTS = {301, 302, 303, 307, 308}
+_MAX_REDIRECTS = 5
+
+
 def get_json(session: Any, budget: Budget, method: str, url: str,
-             body: dict[str, Any] | None = None, params: dict[str, str] | None = None) -> Any:
+             body: dict[str, Any] | None = None, params: dict[str, str] | None = None,
+             redirects: int = 0) -> Any:
     """One JSON answer, retried with back-off on refused connections and 429/5xx while the
-    budget lasts; a stalled server is given up at once."""
+    budget lasts; a stalled server is given up at once. Redirects are followed on the
+    API's own host only."""
     import requests
     from urllib3.exceptions import HTTPError as Urllib3Error
     from urllib3.exceptions import ReadTimeoutError
@@ -150,6 +156,13 @@ def get_json(session: Any, budget: Budget, method: str, url: str,
             raise StacError(f"the STAC API at {budget.api} could not be asked for {url} "
                             f"({_short(exc)})") from exc
         with resp:
+            location = resp.headers.get("Location")
+            if resp.status_code in _REDIRECTS and location and redirects < _MAX_REDIRECTS:
+                target = _same_host(budget, urljoin(url, location))
+                keep = resp.status_code in {307, 308}
+                return get_json(session, budget, method if keep else "GET", target,
+                                body if keep else None, params if keep else None,
+                                redirects + 1)
             if resp.status_code in _RETRY_STATUS and not last:
                 time.sleep(min(0.5 * 2**attempt, max(budget.left(), 0)))
                 continue
