@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sitewatch.text.dates import FoundDate, find_dates
+from sitewatch.text.candidate import Candidate, Evidence
+from sitewatch.text.dates import find_dates
 from sitewatch.text.gazetteer import (
     Gazetteer,
     Place,
@@ -29,6 +30,13 @@ from sitewatch.text.gazetteer import (
     fold,
     fold_region,
     gazetteer,
+)
+from sitewatch.text.placement import (
+    code_like,
+    doubt_far,
+    opens_question,
+    passing_mention,
+    place_by_coordinates,
 )
 
 # --- sentences -----------------------------------------------------------------------------
@@ -201,72 +209,6 @@ _PROVIDERS = re.compile(r"\b(Maxar(?: Technologies)?|Planet(?: Labs)?|Airbus|Pl[
 
 
 @dataclass
-class Evidence:
-    start: int
-    end: int
-    quote: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "quote": self.quote}
-
-
-@dataclass
-class Candidate:
-    name: str
-    kind: str
-    place: Place | None
-    place_text: str | None
-    named: bool
-    near: bool = False
-    evidence: list[Evidence] = field(default_factory=list)
-    dates: list[FoundDate] = field(default_factory=list)
-    imagery: list[dict[str, Any]] = field(default_factory=list)
-    aliases: set[str] = field(default_factory=set)
-    paragraphs: set[int] = field(default_factory=set)
-    country_hint: Place | None = None  # the country named in the sentence, if no place
-
-    @property
-    def radius_m(self) -> float | None:
-        if self.place is None:
-            return None
-        r = self.place.radius_m
-        if self.named and self.place.kind == "city":
-            r = min(r, 5_000.0)
-        if self.near:
-            r = max(r, 30_000.0)
-        return round(r, -2)
-
-    @property
-    def confidence(self) -> float:
-        c = 0.5 if self.place is not None else 0.2
-        if self.named:
-            c += 0.3
-        if self.place is not None and self.place.kind == "city":
-            c += 0.1
-        c += min(0.1, 0.03 * (len(self.evidence) - 1))
-        return round(min(c, 0.95), 2)
-
-    def as_dict(self, gaz: Gazetteer) -> dict[str, Any]:
-        country = gaz.countries.get(self.place.country) if self.place else self.country_hint
-        return {
-            "name": self.name, "kind": self.kind,
-            "place": self.place.name if self.place else self.place_text,
-            "place_kind": self.place.kind if self.place else None,
-            "region": self.place.region if self.place else None,
-            "country": country.name if country else None,
-            "country_code": self.place.country if self.place else (
-                self.country_hint.country if self.country_hint else None),
-            "lat": round(self.place.lat, 5) if self.place else None,
-            "lon": round(self.place.lon, 5) if self.place else None,
-            "radius_m": self.radius_m, "confidence": self.confidence,
-            "aliases": sorted(self.aliases - {self.name}),
-            "evidence": [e.as_dict() for e in sorted(self.evidence, key=lambda e: e.start)],
-            "dates": [d.as_dict() for d in sorted(self.dates, key=lambda d: d.start)],
-            "imagery": self.imagery,
-        }
-
-
-@dataclass
 class Mention:
     text: str
     start: int
@@ -347,7 +289,8 @@ class Extractor:
                     text, options = self.text[a:b], regions
             before = self.text[max(0, a - 40):a]
             after = self.text[b:b + 80]
-            if _PERSON_BEFORE.search(before) or _NOT_SITE_AFTER.match(after):
+            if _PERSON_BEFORE.search(before) or _NOT_SITE_AFTER.match(after) or \
+                    opens_question(self.text, start, a, b):
                 continue
             qualified, skip = self._qualifier(options, b, end)
             if qualified:
@@ -380,7 +323,7 @@ class Extractor:
         are not places, and neither are their parts; a leading function word is dropped."""
         seq = " ".join(words)
         cand = seq[:-2] if seq.endswith(("'s", "’s")) else seq
-        if self.gaz.country(cand) is not None:
+        if self.gaz.country(cand) is not None or code_like(cand):
             return None
         first = fold(words[0])
         if first in _STOP:
@@ -541,12 +484,13 @@ class Extractor:
                         best = min(inside, key=lambda m: min(abs(m.start - a), abs(m.end - b)))
                         place = best.place
                         consumed.append((best.start, best.end))
-                if place is None:
+                borrowed = place is None
+                if borrowed:
                     place = self._paragraph_place(s)
                 kind, why = self._kind(s, name, a)
                 cands.append(Candidate(name, kind, place,
                                        place_text or (inner.text if inner else None), True,
-                                       near=near,
+                                       near=near, borrowed=borrowed and place is not None,
                                        evidence=[self._quote(s, a)] +
                                        ([self._quote(why)] if why else []),
                                        aliases={name}, paragraphs={s.paragraph},
@@ -556,8 +500,9 @@ class Extractor:
             for m in mentions:
                 if any(a <= m.start < b for a, b in spans + consumed):
                     continue
-                if not self._locates_facility(m, s):
-                    continue
+                if not self._locates_facility(m, s) or passing_mention(self.text, s.start,
+                                                                         m.start):
+                    continue  # "a meeting in Brussels", "a drone attack on Tel Aviv"
                 before = self.text[max(s.start, m.start - 60):m.start]
                 if _LOCATOR.search(before):
                     continue  # "90 km north of Pyongyang" says where something else is
@@ -575,6 +520,8 @@ class Extractor:
                                        ([self._quote(why)] if why else []),
                                        aliases={m.text}, paragraphs={s.paragraph}))
         merged = self._merge(cands)
+        merged += place_by_coordinates(self, merged)
+        doubt_far(self, merged)
         self._attach_dates(merged)
         return merged
 
@@ -686,12 +633,13 @@ class Extractor:
             fa, fb = fold(a.name), fold(b.name)
             if fa == fb or fa in fb or fb in fa:
                 return True
-            if a.place is not None and b.place is not None and a.place.key == b.place.key:
+            if a.place is not None and b.place is not None and a.place.key == b.place.key \
+                    and not (a.borrowed or b.borrowed):
                 # "Votkinsk Machine Building Plant" and "the Votkinsk plant"
                 wa, wb = set(fa.split()), set(fb.split())
                 return wa <= wb or wb <= wa or (len(wa & wb) >= 2 and a.kind == b.kind)
             return False
-        if a.place is None or b.place is None:
+        if a.place is None or b.place is None or a.borrowed or b.borrowed:
             return False
         same_place = a.place.key == b.place.key or (
             distance_km(a.place.lat, a.place.lon, b.place.lat, b.place.lon) < 1.0)

@@ -32,7 +32,7 @@ from pathlib import Path
 from sitewatch.errors import ConfigError
 
 ALT_NAMES_MIN_POP = 15_000
-CACHE_FORMAT = 3  # bump when the Gazetteer's fields change
+CACHE_FORMAT = 4  # bump when the Gazetteer's fields change
 #: words that say what kind of region a name is; dropped when matching regions
 REGION_WORDS = {"oblast", "oblast'", "krai", "kray", "republic", "respublika", "region",
                 "province", "territory", "okrug", "autonomous", "governorate", "state",
@@ -139,8 +139,7 @@ class Gazetteer:
                           _city_radius_m(pop), rname, c.get("admin1code"), c["geonameid"])
             names = {c["name"]}
             if pop >= ALT_NAMES_MIN_POP:
-                names |= {n for n in c.get("alternatenames", []) if n and len(n) >= 3
-                          and _latin(n)}
+                names |= {n for n in c.get("alternatenames", []) if _alt_name_ok(n)}
             for n in names:
                 self._index[fold(n)].append(place)
             if rname:
@@ -220,9 +219,31 @@ class Gazetteer:
 
         return sorted(out, key=rank)
 
+    def towns(self) -> list[Place]:
+        """Every city and town, once each."""
+        seen: dict[str, Place] = {}
+        for places in self._index.values():
+            for p in places:
+                if p.kind == "city":
+                    seen.setdefault(p.key, p)
+        return list(seen.values())
+
     def country(self, name: str) -> Place | None:
         iso = self.country_names.get(fold(name))
         return self.countries.get(iso) if iso else None
+
+
+def _alt_name_ok(name: str) -> bool:
+    """Whether a city's alternate name may match running text: not a code (IATA "PBC",
+    ICAO "UUEE", "RAS" of Rasht: all capitals, or with digits), not a short name of three
+    letters or fewer (they are ordinary words and syllables: "Can", "Bin", "Ras"), and in
+    Latin script."""
+    if not name or not _latin(name) or any(ch.isdigit() for ch in name):
+        return False
+    letters = [ch for ch in name if ch.isalpha()]
+    if len(letters) <= 3:
+        return False
+    return not (name.isupper() and len(letters) <= 5)
 
 
 def _latin(text: str) -> bool:
