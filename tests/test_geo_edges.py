@@ -123,7 +123,7 @@ def test_split_lonlat_leaves_ordinary_shapes_alone() -> None:
 
 def _scene(path: Path, grow: bool) -> None:
     """A 3-band uint16 GeoTIFF in UTM zone 60 (EPSG:32660), 12 km square at 20 m, centred
-    on the antimeridian site; ``grow`` adds a bright 400 m block north-east of the centre."""
+    on the antimeridian site; ``grow`` adds a bright 400 m block across 180 degrees."""
     x, y = Transformer.from_crs("EPSG:4326", "EPSG:32660", always_xy=True).transform(
         AM_LON, AM_LAT)
     res, n = 20.0, 600
@@ -131,7 +131,7 @@ def _scene(path: Path, grow: bool) -> None:
     base = (rng.normal(1200, 40, (n, n))).clip(0, 4000)
     data = np.stack([base, base * 1.1, base * 0.9]).astype(np.uint16)
     if grow:
-        data[:, 260:280, 320:340] = 3800
+        data[:, 260:280, 295:315] = 3800  # across 180 degrees (70 m east of the centre)
     with rasterio.open(path, "w", driver="GTiff", width=n, height=n, count=3,
                        dtype="uint16", crs="EPSG:32660",
                        transform=from_origin(x - n * res / 2, y + n * res / 2, res, res)) as ds:
@@ -153,9 +153,19 @@ def test_scene_at_the_antimeridian_is_imported_and_analysed(cli: Callable[..., R
     run = json.loads(res.out)
     assert run["parameters"]["grid"]["crs"] == "EPSG:32660"
     assert run["parameters"]["grid"]["width"] <= 510  # 10 km at 20 m, not a world band
-    [det] = run["detections"]  # the 400 m block, east of 180 degrees
+    [det] = run["detections"]  # the 400 m block, across 180 degrees: split in two
     assert det["area_m2"] == pytest.approx(160_000, rel=0.15)
-    assert -180.0 < det["centroid_lon"] < -179.98 and det["centroid_lat"] > AM_LAT
+    assert det["area_uncertainty_m2"] < 0.25 * det["area_m2"]  # the seam is no boundary
+    poly = shape(det["polygon"])
+    assert poly.geom_type == "MultiPolygon" and poly.bounds[2] - poly.bounds[0] > 359
+    assert abs(abs(det["centroid_lon"]) - 180.0) < 0.005 and det["centroid_lat"] > AM_LAT
+    report = tmp_path / "amchitka.html"
+    assert cli("report", "amchitka", "--out", report).code == 0
+    gj = tmp_path / "amchitka.geojson"
+    res = cli("export", "amchitka", "--format", "geojson", "--out", gj)
+    assert res.code == 0, res.err
+    [feat] = json.loads(gj.read_text())["features"]
+    assert shape(feat["geometry"]).equals(poly)
 
 
 def test_stac_search_over_the_antimeridian_asks_for_both_sides(

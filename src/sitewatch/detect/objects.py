@@ -15,6 +15,7 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from sitewatch.detect.classical import CHANGE_TYPES, ChangeResult
+from sitewatch.geo.antimeridian import crosses_antimeridian, projected_to_wgs84
 from sitewatch.geo.area import area_perimeter_m, area_uncertainty_m2
 
 
@@ -99,10 +100,16 @@ def extract_objects(result: ChangeResult, transform: Affine | None = None,
         pixels = int(counts[lab - 1])
         if to_ll is not None:
             ll = shapely.transform(geom, to_ll.transform, interleaved=False)
+            cx, cy = ll.centroid.x, ll.centroid.y
             area, perim = area_perimeter_m(ll)
-            c = ll.centroid
+            if crosses_antimeridian(ll):  # split at 180 degrees, centre from the grid's CRS
+                # measured whole, with longitudes run on past 180 (the seam is no boundary)
+                area, perim = area_perimeter_m(shapely.transform(
+                    ll, lambda xy: xy + np.where(xy[:, :1] < 0, 360.0, 0.0) * [1.0, 0.0]))
+                ll = projected_to_wgs84(geom, str(crs), densify=False)
+                cx, cy = to_ll.transform(geom.centroid.x, geom.centroid.y)
             unc = area_uncertainty_m2(perim, gsd_m) if gsd_m else None
-            objects.append(ChangeObject(ll, pixels, area, unc, ctype, score, c.x, c.y))
+            objects.append(ChangeObject(ll, pixels, area, unc, ctype, score, cx, cy))
         else:
             # pixel geometry: perimeter in pixels x pixel area = perimeter (m) x pixel size (m)
             px_area = pixels * px_area_m2 if px_area_m2 else None
