@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-pg lint eval bench model model-cv clean
+.PHONY: demo test test-pg fuzz lint eval bench model model-cv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/pytest -q
+
+# the fuzz suite with many more examples (make test runs a few of each): names, dates,
+# numbers and small rasters through the API and the CLI; counts of how each case ended
+# in fuzz-report.json
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz SITEWATCH_FUZZ_REPORT=fuzz-report.json $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py
 
 # the whole suite again with each test's catalog in a new database on a PostgreSQL + PostGIS
 # server: SITEWATCH_TEST_PG=postgresql+psycopg://USER@127.0.0.1:PORT/postgres (an admin URL;

@@ -8,11 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from sitewatch.cli.main import main
 from sitewatch.config import find_samples
 
 SAMPLES = find_samples()
+
+# `make fuzz`: HYPOTHESIS_PROFILE=fuzz runs tests/test_fuzz.py with many more examples
+settings.register_profile("fuzz", max_examples=200, deadline=None)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 
 
 @pytest.fixture(scope="session")

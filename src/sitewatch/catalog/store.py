@@ -118,6 +118,9 @@ class Store(WatchCatalog):
                 return row
         found = list(s.scalars(select(rows.Site).where(
             func.lower(rows.Site.name) == text.lower())))
+        if not found:  # SQL lower() knows only ASCII capitals: 'Émile' is matched here
+            key = text.casefold()
+            found = [r for r in s.scalars(select(rows.Site)) if r.name.casefold() == key]
         if not found:
             key = text.casefold()
             found = [r for r in s.scalars(select(rows.Site))
