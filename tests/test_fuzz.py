@@ -20,7 +20,6 @@ import math
 import os
 import signal
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -56,9 +55,10 @@ def fuzz(quick: int) -> settings:
                                            HealthCheck.too_slow])
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _report() -> Iterator[None]:
-    yield
+def _count(test: str, outcome: str) -> None:
+    """Count a case; with SITEWATCH_FUZZ_REPORT, the counts so far are in that file (kept
+    up to date, so that a run stopped midway still tells)."""
+    OUTCOMES[test, outcome] += 1
     path = os.environ.get("SITEWATCH_FUZZ_REPORT")
     if path:
         rows = [{"test": t, "outcome": o, "cases": n} for (t, o), n in sorted(OUTCOMES.items())]
@@ -83,7 +83,7 @@ def run(test: str, *args: object) -> tuple[int, str, str]:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main([str(a) for a in args])
     except _Hang:
-        OUTCOMES[test, "hang"] += 1
+        _count(test, "hang")
         raise AssertionError(f"hang: sitewatch {args!r} ran over {HANG_S} s") from None
     finally:
         signal.alarm(0)
@@ -91,11 +91,11 @@ def run(test: str, *args: object) -> tuple[int, str, str]:
     o, e = out.getvalue(), err.getvalue()
     lines = [ln for ln in e.splitlines() if ln.strip() and not ln.startswith("workspace:")]
     if code not in (0, 2) or "Traceback" in e or "internal error" in e:
-        OUTCOMES[test, "internal error"] += 1
+        _count(test, "internal error")
         raise AssertionError(f"sitewatch {args!r} -> {code}: {e}")
     if code == 2:
         assert len(lines) == 1 and lines[0].startswith("sitewatch: error:"), (args, lines)
-    OUTCOMES[test, "ok" if code == 0 else "clean error"] += 1
+    _count(test, "ok" if code == 0 else "clean error")
     for ch in FORBIDDEN:
         assert ch not in o + e, (args, ch)
     return code, o, e
@@ -106,12 +106,12 @@ def api(test: str, call: object, *args: object, **kwargs: object) -> object:
     try:
         value = call(*args, **kwargs)  # type: ignore[operator]
     except SitewatchError:
-        OUTCOMES[test, "clean error"] += 1
+        _count(test, "clean error")
         return None
     except Exception:
-        OUTCOMES[test, "internal error"] += 1
+        _count(test, "internal error")
         raise
-    OUTCOMES[test, "ok"] += 1
+    _count(test, "ok")
     return value
 
 
