@@ -49,6 +49,7 @@ def _codes(value: object) -> set[str]:
     return {v for v in re.split(r"[,;\s]+", str(value or "")) if v}
 
 
+@pytest.mark.slow  # analyze, report and export of a real pair
 def test_puerto_rico_60m_site_warns_of_rejected_coregistration(
         cli: Callable[..., Result], pr_site: str, tmp_path: Path) -> None:
     """About 17 px a side at 5 m, misregistered: co-registration is rejected ("correlation
@@ -95,6 +96,7 @@ def landsat_nov_apr(cli: Callable[..., Result], samples: Path) -> str:
     return "p022r049"
 
 
+@pytest.mark.slow  # analyze, report and export of a real pair
 def test_landsat_november_vs_april_is_seasonal_and_covers_the_aoi(
         cli: Callable[..., Result], landsat_nov_apr: str, tmp_path: Path) -> None:
     """One 28 km2 vegetation_loss polygon of score 0.08 held "99.4% of the AOI"."""
