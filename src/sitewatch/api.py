@@ -99,7 +99,18 @@ def extract_sites(article: str | os.PathLike[str], published: date | None = None
     each with name, kind, place, country, lat, lon, confidence, evidence and dates."""
     from sitewatch.pipeline.fromtext import read_candidates
 
-    return read_candidates(Path(article), published)
+    return read_candidates(Path(article), published, layout().gazetteer_dir)
+
+
+def import_gazetteer(file: str | os.PathLike[str], home: str | Path | None = None
+                     ) -> tuple[int, int, int, Path]:
+    """Merge the facilities of a GeoNames dump or a facility CSV into the workspace's
+    gazetteer: (added, updated, total, store path)."""
+    from sitewatch.text.facilities import STORE_NAME, import_facilities, load_store
+
+    folder = layout(home).gazetteer_dir
+    new, updated = import_facilities(Path(file), folder)
+    return new, updated, len(load_store(folder)), folder / STORE_NAME
 
 
 def default_reviewer() -> str:
@@ -247,7 +258,7 @@ class Workspace:
         from sitewatch.pipeline.fromtext import add_from_text
 
         return add_from_text(self.store, Path(article), list(accept) or None, take_all,
-                             published)
+                             published, self.layout.gazetteer_dir)
 
     # --- scenes ----------------------------------------------------------------------------
     def scenes(self, site: str | int | Site, include_removed: bool = False) -> list[Scene]:

@@ -34,6 +34,11 @@ class Layout:
     def reports_dir(self) -> Path:
         return self.home / "reports"
 
+    @property
+    def gazetteer_dir(self) -> Path:
+        """The analyst's facilities (``sitewatch gazetteer import``)."""
+        return self.home / "gazetteer"
+
     def chip_path(self, site_id: int, scene_id: int, grid_key: str, ref_scene_id: int) -> Path:
         name = f"scene{scene_id}_{grid_key}_ref{ref_scene_id}.tif"
         return self.chips_dir / f"site{site_id}" / name

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sitewatch.cli import db, history, model, scenes, series, sites, stac, watch, web
+from sitewatch.cli import db, gazetteer, history, model, scenes, series, sites, stac, watch, web
 from sitewatch.cli.common import err, open_ws, out, print_json
 from sitewatch.errors import SitewatchError
 from sitewatch.version import __version__
@@ -26,6 +26,7 @@ app.add_typer(scenes.app, name="scenes")
 app.add_typer(stac.app, name="stac")
 app.add_typer(model.app, name="model")
 app.add_typer(db.app, name="db")
+app.add_typer(gazetteer.app, name="gazetteer")
 app.add_typer(watch.app, name="watch")
 app.add_typer(history.runs_app, name="runs")
 app.command("review")(history.review)

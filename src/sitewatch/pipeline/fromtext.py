@@ -14,6 +14,7 @@ from sitewatch.geo.aoi import aoi_from_point
 from sitewatch.model import Site, SiteSource
 from sitewatch.pipeline.watchlist import add_site
 from sitewatch.text.extract import extract_sites
+from sitewatch.text.facilities import FacilityIndex
 from sitewatch.text.ingest import Article, read_article
 
 MIN_RADIUS_M = 500.0
@@ -27,10 +28,12 @@ class Added:
     reason: str | None = None
 
 
-def read_candidates(path: Path, published: date | None = None
-                    ) -> tuple[Article, list[dict[str, Any]]]:
+def read_candidates(path: Path, published: date | None = None,
+                    gazetteer_dir: Path | None = None) -> tuple[Article, list[dict[str, Any]]]:
+    """The article and its candidates; ``gazetteer_dir``: the workspace's facilities."""
     article = read_article(path)
-    return article, extract_sites(article.text, published or article.published)
+    known = FacilityIndex.load(gazetteer_dir) if gazetteer_dir is not None else None
+    return article, extract_sites(article.text, published or article.published, known)
 
 
 def _matches(c: dict[str, Any], wanted: str) -> bool:
@@ -46,12 +49,13 @@ def _source(article: Article, c: dict[str, Any]) -> SiteSource:
 
 
 def add_from_text(store: Store, path: Path, accept: list[str] | None, take_all: bool,
-                  published: date | None = None) -> tuple[Article, list[Added]]:
+                  published: date | None = None, gazetteer_dir: Path | None = None
+                  ) -> tuple[Article, list[Added]]:
     """Add the chosen candidates; re-running adds nothing twice."""
     if not accept and not take_all:
         raise InputValueError("choose candidates with --accept NAME (repeatable) or --all; "
                               "see them first with 'sitewatch extract ARTICLE'")
-    article, cands = read_candidates(path, published)
+    article, cands = read_candidates(path, published, gazetteer_dir)
     chosen = cands
     if accept:
         missing = [a for a in accept if not any(_matches(c, a) for c in cands)]

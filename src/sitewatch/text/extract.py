@@ -22,6 +22,7 @@ from typing import Any
 
 from sitewatch.text.candidate import Candidate, Evidence
 from sitewatch.text.dates import find_dates
+from sitewatch.text.facilities import FacilityIndex
 from sitewatch.text.gazetteer import (
     Gazetteer,
     Place,
@@ -34,6 +35,7 @@ from sitewatch.text.gazetteer import (
 from sitewatch.text.placement import (
     code_like,
     doubt_far,
+    facility_place,
     opens_question,
     passing_mention,
     place_by_coordinates,
@@ -218,8 +220,10 @@ class Mention:
 
 class Extractor:
     def __init__(self, text: str, published: date | None = None,
-                 gaz: Gazetteer | None = None) -> None:
+                 gaz: Gazetteer | None = None, facilities: FacilityIndex | None = None
+                 ) -> None:
         self.text = text
+        self.facilities = facilities
         self.published = published
         self.gaz = gaz or gazetteer()
         self.sents = sentences(text)
@@ -475,6 +479,8 @@ class Extractor:
                 inner = self._place_in_name(place_text or name, a, qual,
                                             whole=bool(place_text))
                 place, near = self._facility_place(inner, qual)
+                if (known := facility_place(self.facilities, name, self.countries)) is not None:
+                    place, near = known, False  # the analyst's gazetteer knows it
                 if place is not None and place.kind == "region":
                     # "at Yelabuga, in the Alabuga special economic zone in Tatarstan"
                     inside = [m for m in mentions if m.place.kind == "city"
@@ -679,9 +685,11 @@ class Extractor:
         return claims
 
 
-def extract_sites(text: str, published: date | None = None) -> list[dict[str, Any]]:
-    """Candidate sites of ``text`` as JSON-ready dicts (see ``sitewatch extract``)."""
-    ex = Extractor(text, published)
+def extract_sites(text: str, published: date | None = None,
+                  facilities: FacilityIndex | None = None) -> list[dict[str, Any]]:
+    """Candidate sites of ``text`` as JSON-ready dicts (see ``sitewatch extract``);
+    ``facilities``: the analyst's gazetteer, looked up ahead of the towns."""
+    ex = Extractor(text, published, facilities=facilities)
     out = []
     for c in ex.extract():
         d = c.as_dict(ex.gaz)

@@ -28,6 +28,7 @@ import numpy as np
 
 from sitewatch.text.candidate import Candidate, Evidence
 from sitewatch.text.coords import TextCoordinate, find_coordinates
+from sitewatch.text.facilities import FacilityIndex
 from sitewatch.text.gazetteer import Gazetteer, Place, distance_km
 
 
@@ -105,6 +106,21 @@ def opens_question(text: str, sentence_start: int, a: int, b: int) -> bool:
 def passing_mention(text: str, sentence_start: int, at: int) -> bool:
     """Whether the place at ``text[at:]`` is a destination or a target, not a location."""
     return bool(_PASSING.search(text[max(sentence_start, at - 60):at]))
+
+
+def facility_place(index: FacilityIndex | None, name: str, countries: Counter[str]
+                   ) -> Place | None:
+    """The analyst's gazetteer entry of a named facility ("Engels Air Base"), the one in
+    a country the article names when there are several."""
+    if index is None:
+        return None
+    words = name.split()
+    found = index.lookup(name) or (index.lookup(" ".join(words[1:]))
+                                   if words and words[0].lower() == "the" else [])
+    if not found:
+        return None
+    best = max(found, key=lambda f: countries.get(f.country, 0))
+    return best.place()
 
 
 # --- coordinates ---------------------------------------------------------------------------
@@ -219,5 +235,5 @@ def doubt_far(ex: Extractor, cands: list[Candidate]) -> None:
                             f"the article names ({near}), in a country it names nowhere else")
 
 
-__all__ = ["code_like", "doubt_far", "opens_question", "nearest_town", "passing_mention",
-           "place_by_coordinates"]
+__all__ = ["code_like", "doubt_far", "facility_place", "nearest_town", "opens_question",
+           "passing_mention", "place_by_coordinates"]
