@@ -138,6 +138,7 @@ def _scene(path: Path, grow: bool) -> None:
         ds.write(data)
 
 
+@pytest.mark.slow
 def test_scene_at_the_antimeridian_is_imported_and_analysed(cli: Callable[..., Result],
                                                             tmp_path: Path) -> None:
     res = cli("sites", "add", "amchitka", "--lat", AM_LAT, "--lon", AM_LON,
