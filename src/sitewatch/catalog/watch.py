@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from sitewatch.catalog import mappers as m
 from sitewatch.catalog import rows
+from sitewatch.catalog.retry import on_conflict_retry
 from sitewatch.errors import ConflictError, NotFoundError
 from sitewatch.model import (
     Alert,
@@ -180,20 +181,26 @@ class WatchCatalog:
     def record_site_pass(self, site_id: int, error: str | None,
                          next_pass_at: datetime | None = None) -> None:
         """A pass over the site ended (``error``: why it did not finish, else None)."""
-        with self.session() as s:
-            row = self._state_row(s, site_id)
-            now = _now()
-            row.last_pass_at = now
-            row.last_error = error
-            if error is not None:
-                row.last_error_at = now
-            if next_pass_at is not None:
-                row.next_pass_at = next_pass_at
+        def write() -> None:
+            with self.session() as s:
+                row = self._state_row(s, site_id)
+                now = _now()
+                row.last_pass_at = now
+                row.last_error = error
+                if error is not None:
+                    row.last_error_at = now
+                if next_pass_at is not None:
+                    row.next_pass_at = next_pass_at
+
+        on_conflict_retry(write, f"the watch state of site {site_id}")
 
     def set_next_pass(self, site_ids: Sequence[int], at: datetime | None) -> None:
-        with self.session() as s:
-            for sid in site_ids:
-                self._state_row(s, sid).next_pass_at = at
+        def write() -> None:
+            with self.session() as s:
+                for sid in site_ids:
+                    self._state_row(s, sid).next_pass_at = at
+
+        on_conflict_retry(write, "the watch states")
 
     def start_pass(self, executor: str, sites: int) -> WatchPass:
         """Record a pass that starts; passes left running by a killed process become
@@ -231,7 +238,15 @@ class WatchCatalog:
         ``run_key`` is reused) and track their detections; queue the alerts ``decide``
         picks for every sink of the site; move the site's ``last_seen`` to ``seen``.
         Returns (the stored runs, alerts queued). A crash before the commit leaves nothing,
-        so the next pass does the scene again; after it, the scene is done."""
+        so the next pass does the scene again; after it, the scene is done. A transaction
+        that loses a race on a unique key (another process stored the same run or state row
+        at the same moment) is done again, finding the other's rows."""
+        return on_conflict_retry(
+            lambda: self._commit_watch_scene(site_id, runs, after_date, seen, decide),
+            f"the runs of site {site_id}")
+
+    def _commit_watch_scene(self, site_id: int, runs: Sequence[Run], after_date: str,
+                            seen: datetime, decide: Decide) -> tuple[list[Run], int]:
         with self.session() as s:
             s.get(rows.Site, site_id, with_for_update=True)  # one writer per site
             saved = []
@@ -239,6 +254,10 @@ class WatchCatalog:
                 rid = s.scalar(select(rows.Run.id).where(rows.Run.run_key == run.run_key))
                 if rid is None:
                     row = m.run_to_row(run)
+                    paths = getattr(self, "paths", None)  # the Store's workspace-relative paths
+                    if paths is not None and isinstance(row.summary.get("mask_path"), str):
+                        row.summary = row.summary | {
+                            "mask_path": paths.to_catalog(row.summary["mask_path"])}
                     s.add(row)
                     s.flush()
                     self._track(s, row, after_date)
