@@ -31,11 +31,25 @@ def test_a_silo_site_is_placed_by_the_coordinates_of_its_report() -> None:
     assert silo["radius_m"] <= 2_000 and silo["confidence"] >= 0.9
     assert silo["country"] == "China" and silo["coordinates"]["text"] == "40.113, 108.104"
     assert any(CASI[e["start"]:e["end"]].count("40.113") for e in silo["evidence"])
-    # "the Yumen site" has no place of its own sentence: it is doubted, not put at Inner
-    # Mongolia's centre with a town's confidence
+    # nothing else is put at Inner Mongolia's centre (42.25 N, 116.0 E): "Inner Mongolia"
+    # does not make the article speak of Mongolia, and "mid-May" is no town
     for c in cands:
-        if c is not silo:
-            assert c["confidence"] < 0.5 and c["doubts"]
+        assert c["country"] == "China"
+        assert c["lat"] is None or distance_km(c["lat"], c["lon"], 42.25, 116.0) > 300
+
+
+def test_a_named_facility_placed_only_by_its_paragraph_is_doubted() -> None:
+    text = ("Satellite images show new halls in Perm, Russia.\n\nSeparately, the Sverdlov "
+            "plant in Dzerzhinsk grew. Work at the Kazan Gunpowder Plant also continued.")
+    cands = {c["name"]: c for c in extract_sites(text)}
+    assert not cands["Sverdlov plant"]["doubts"]
+    kazan = cands["Kazan Gunpowder Plant"]  # Kazan is in its own name: not borrowed
+    assert not kazan["doubts"]
+    lone = extract_sites("Iran expanded a plant in Isfahan. The Shahid Hemmat Industrial "
+                         "Group Plant also grew.")
+    hemmat = next(c for c in lone if "Hemmat" in c["name"])
+    assert hemmat["doubts"] and "paragraph" in hemmat["doubts"][0]
+    assert hemmat["confidence"] < 0.5
 
 
 def test_coordinates_in_the_next_sentence_belong_to_the_facility_before_them() -> None:

@@ -36,6 +36,7 @@ from sitewatch.text.placement import (
     code_like,
     doubt_far,
     facility_place,
+    inside_place,
     opens_question,
     passing_mention,
     place_by_coordinates,
@@ -180,6 +181,7 @@ _STOP = {"the", "a", "an", "but", "and", "or", "in", "on", "at", "of", "for", "t
          "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
          "commercial", "image", "imagery", "local", "regional", "russian",
          "ukrainian", "iranian", "chinese", "israeli", "american", "british", "korean"}
+_STOP |= {fold(w) for w in _STOP}  # words are compared folded: "May" is "mai", "Monday" "mondai"
 _PERSON_BEFORE = re.compile(
     r"(?:President|Minister|Chancellor|Secretary|Ambassador|General|Gen\.|Colonel|Col\.|"
     r"Admiral|Governor|Mayor|Mr\.?|Ms\.?|Mrs\.?|Dr\.?|spokesman|spokeswoman|researcher|"
@@ -237,7 +239,7 @@ class Extractor:
             for n in range(len(words), 0, -1):
                 for i in range(len(words) - n + 1):
                     c = self.gaz.country(re.sub(r"['’]s$", "", " ".join(words[i:i + n])))
-                    if c is not None:
+                    if c is not None and not inside_place(self.gaz, words, i, n, c.country):
                         seen[c.country] += 1
         return seen
 

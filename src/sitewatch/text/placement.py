@@ -108,6 +108,18 @@ def passing_mention(text: str, sentence_start: int, at: int) -> bool:
     return bool(_PASSING.search(text[max(sentence_start, at - 60):at]))
 
 
+def inside_place(gaz: Gazetteer, words: list[str], i: int, n: int, country: str) -> bool:
+    """Whether the country named by ``words[i:i+n]`` is part of the name of a region or a
+    town of another country ("Inner Mongolia" is in China, "New Mexico" in the US)."""
+    for a, b in ((i - 1, i + n), (i, i + n + 1)):
+        if a < 0 or b > len(words):
+            continue
+        name = re.sub(r"['’]s$", "", " ".join(words[a:b]))
+        if any(p.country != country for p in gaz.lookup(name)):
+            return True
+    return False
+
+
 def facility_place(index: FacilityIndex | None, name: str, countries: Counter[str]
                    ) -> Place | None:
     """The analyst's gazetteer entry of a named facility ("Engels Air Base"), the one in
@@ -235,5 +247,5 @@ def doubt_far(ex: Extractor, cands: list[Candidate]) -> None:
                             f"the article names ({near}), in a country it names nowhere else")
 
 
-__all__ = ["code_like", "doubt_far", "facility_place", "nearest_town", "opens_question",
-           "passing_mention", "place_by_coordinates"]
+__all__ = ["code_like", "doubt_far", "facility_place", "inside_place", "nearest_town",
+           "opens_question", "passing_mention", "place_by_coordinates"]
