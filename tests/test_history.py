@@ -191,3 +191,27 @@ def test_tracking_links_one_to_one_by_best_overlap():
            mapping(box(20, 20, 21, 21))]      # new ground
     assert match(new, tracked) == {0: 10, 2: 11}
     assert match([], tracked) == {} and match(new, {}) == {}
+
+
+def test_a_run_belongs_to_its_site_and_its_scenes_as_imported(cli, levir_site, samples,
+                                                              tmp_path):
+    """Two sites over the same ground with the same files each get their own run (the
+    second site was given the first site's run, and had none of its own)."""
+    from conftest import LEVIR_BOUNDS, LEVIR_TILE
+
+    tiles = samples / "levir-cd" / "tiles256"
+
+    def load(site, *extra):
+        for ab, date in (("A", "2002/2013"), ("B", "2007/2018")):
+            res = cli("scenes", "import", site, tiles / ab / f"{LEVIR_TILE}.png", "--date",
+                      date, "--provider", "Google Earth", "--credit", "LEVIR-CD", "--bounds",
+                      *LEVIR_BOUNDS, "--crs", "EPSG:4326", *extra)
+            assert res.code == 0, res.err
+
+    first = _run(cli, "analyze", levir_site, "--method", "cva")
+    assert cli("sites", "add", "austin-2", "--geojson", tmp_path / "aoi.geojson").code == 0
+    load("austin-2")
+    second = _run(cli, "analyze", "austin-2", "--method", "cva")
+    assert second["created"] and second["id"] != first["id"]
+    assert [r["id"] for r in _run(cli, "runs", "list", "austin-2")] == [second["id"]]
+

@@ -48,17 +48,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _in_aoi(data: np.ndarray, idx: list[int], inside: np.ndarray) -> np.ndarray:
-    """The chip's bands ``idx``, NaN outside the AOI: (bands, h, w) float32. A chip read for
-    this analysis is masked in place when its bands are taken whole (no copy: at 4000 px a
-    copy is 256 MB); otherwise one copy."""
-    out = (data if idx == list(range(data.shape[0])) and data.dtype == np.float32
-           else data[idx].astype(np.float32, copy=False))
-    if not inside.all():
-        out[:, ~inside] = np.nan
-    return out
-
-
 def software_versions() -> dict[str, str]:
     import rasterio
     import scipy
@@ -112,13 +101,20 @@ class Analysis:
 
 
 def run_key_of(method: str, params: dict[str, Any], versions: dict[str, str], before: Scene,
-               after: Scene, grid_key: str, aoi_geojson: str) -> str:
+               after: Scene, grid_key: str, aoi_geojson: str, site_id: int) -> str:
     """The identity of a run: everything that decides its result. ``params`` are the
     detector's *effective* parameters (defaults filled in, weights named by sha256: see
     ``DetectorSpec.identity``), so that one analysis asked for in different words is one
-    run."""
-    doc = {"method": method, "params": params, "versions": versions, "before": before.sha256,
-           "after": after.sha256, "grid": grid_key, "aoi": aoi_geojson}
+    run. The scenes count with what their import declared (band names, scale and offset:
+    the same file imported with other bands is other pixels), and the site with its id: two
+    sites that share an AOI and scenes each get their own run."""
+    def scene_doc(s: Scene) -> dict[str, Any]:
+        return {"sha256": s.sha256, "bands": list(s.band_names),
+                "scale": s.props.get("scale"), "offset": s.props.get("offset")}
+
+    doc = {"method": method, "params": params, "versions": versions,
+           "before": scene_doc(before), "after": scene_doc(after), "grid": grid_key,
+           "aoi": aoi_geojson, "site": site_id}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
@@ -172,7 +168,7 @@ def compute_run(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: S
     versions = software_versions()
     grid_key = grid_for(site, store.scenes(site.id)).key
     run_key = run_key_of(method, spec.effective_params(params or {}), versions, b_scene,
-                         a_scene, grid_key, site.aoi_geojson)
+                         a_scene, grid_key, site.aoi_geojson, site.id)
     known = store.run_by_key(run_key)
     if known is not None:
         log.info("run %s has the same inputs, parameters and versions: nothing to do", known.ref)
@@ -237,6 +233,17 @@ def _compute(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: Scen
                          "total": round(time.perf_counter() - t0, 3)},
               summary=summary, detections=detections, flags=run_flags(facts, detections))
     return run
+
+
+def _in_aoi(data: np.ndarray, idx: list[int], inside: np.ndarray) -> np.ndarray:
+    """The chip's bands ``idx``, NaN outside the AOI: (bands, h, w) float32. A chip read for
+    this analysis is masked in place when its bands are taken whole (no copy: at 4000 px a
+    copy is 256 MB); otherwise one copy."""
+    out = (data if idx == list(range(data.shape[0])) and data.dtype == np.float32
+           else data[idx].astype(np.float32, copy=False))
+    if not inside.all():
+        out[:, ~inside] = np.nan
+    return out
 
 
 def _clear_share(scene: Scene) -> float | None:
