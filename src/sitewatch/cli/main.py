@@ -290,8 +290,11 @@ def extract(
     for c in cands:
         where = (f"lat, lon {c['lat']:.4f}, {c['lon']:.4f} ±{c['radius_m'] / 1000:.0f} km"
                  if c["lat"] is not None else "not placed")
+        how = f" (by {c['placement']})" if c.get("placement") else ""
         out.print(f"- {c['name']} [{c['kind']}] {c['place'] or '?'}, {c['country'] or '?'}: "
-                  f"{where}; confidence {c['confidence']}", markup=False)
+                  f"{where}{how}; confidence {c['confidence']}", markup=False)
+        for doubt in c.get("doubts", []):
+            out.print(f"    doubted: {doubt}", markup=False)
         for e in c["evidence"][:2]:
             out.print(f"    \"{e['quote'][:150]}\" [{e['start']}:{e['end']}]", markup=False)
         for claim in c["imagery"]:

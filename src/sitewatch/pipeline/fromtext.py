@@ -83,9 +83,12 @@ def add_from_text(store: Store, path: Path, accept: list[str] | None, take_all: 
                                      "already in the watchlist from this article"))
             continue
         aoi = aoi_from_point(c["lon"], c["lat"], max(c["radius_m"] or 0.0, MIN_RADIUS_M))
+        how = c.get("placement") or "placed"
+        where = f"{how}: {c['coordinates']['text']}" if c.get("coordinates") else \
+            f"{how}: {c['place'] or '?'}"
         notes = (f"proposed from {article.title or article.path.name} ({c['kind']}, "
-                 f"{c['place_kind'] or 'place'} {c['place']}, radius {c['radius_m']:.0f} m, "
-                 f"confidence {c['confidence']})")
+                 f"{where}, radius {c['radius_m']:.0f} m, confidence {c['confidence']})"
+                 + "".join(f"; doubted: {d}" for d in c.get("doubts", [])))
         made = add_site(store, c["name"], aoi, c["kind"], c["country"],
                         [a for a in c.get("aliases", []) if a != c["name"]], notes,
                         sources=[_source(article, c)])
