@@ -18,6 +18,7 @@ import random
 import shutil
 import signal
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from support.integrity import (
     LS7_BANDS,
     LS7_SITE,
     check_integrity,
+    finish,
     kill_after,
     spawn,
     summary,
@@ -62,9 +64,10 @@ STEPS = {"import": ("import.stored",),
          "analyze": ("analyze.chipped", "analyze.computed"),
          "timeline": ("timeline.written",)}
 _RNG = random.Random(1414)
-#: (command, step or None, delay before SIGKILL in seconds)
+#: (command, step or None, when to SIGKILL as a fraction of the command's uninterrupted
+#: run: past the start-up, which is about half of it, and before the end)
 CASES = ([(c, s, 0.0) for c, steps in STEPS.items() for s in steps]
-         + [(c, None, round(_RNG.uniform(0.8, 3.5), 2)) for c in COMMANDS for _ in range(2)])
+         + [(c, None, round(_RNG.uniform(0.55, 0.95), 2)) for c in COMMANDS for _ in range(2)])
 
 
 def _args(command: str, samples: Path) -> list[str]:
@@ -86,29 +89,33 @@ def bases(samples: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 
 @pytest.fixture(scope="module")
 def reference(bases: dict[str, Path], samples: Path,
-              tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """What each command leaves when it is never interrupted."""
+              tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict, float]]:
+    """What each command leaves when it is never interrupted, and how long it takes (s)."""
     out = {}
     for command, base in bases.items():
         home = tmp_path_factory.mktemp("ref") / "ws"
         shutil.copytree(base, home)
-        assert _run(home, *_args(command, samples)) == 0
+        t0 = time.perf_counter()
+        code, _, err = finish(spawn(home, *_args(command, samples)))
+        assert code == 0, err
         check_integrity(home)
-        out[command] = summary(home)
+        out[command] = (summary(home), time.perf_counter() - t0)
     return out
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command, step, delay", CASES,
-                         ids=[f"{c}-{s or f'after-{d}s'}" for c, s, d in CASES])
-def test_kill_9_then_run_again(command: str, step: str | None, delay: float,
-                               bases: dict[str, Path], reference: dict[str, dict],
+@pytest.mark.parametrize("command, step, frac", CASES,
+                         ids=[f"{c}-{s or f'at-{f:.0%}'}" for c, s, f in CASES])
+def test_kill_9_then_run_again(command: str, step: str | None, frac: float,
+                               bases: dict[str, Path],
+                               reference: dict[str, tuple[dict, float]],
                                samples: Path, tmp_path: Path) -> None:
     home = tmp_path / "killed"
     shutil.copytree(bases[command], home)
     extra = {"SITEWATCH_TEST_KILL_AFTER": step} if step else {}
     proc = spawn(home, *_args(command, samples), **extra)
-    code = kill_after(proc, delay if step is None else 120)
+    expected, duration_s = reference[command]
+    code = kill_after(proc, frac * duration_s if step is None else 120)
     if step is not None:
         assert code == -signal.SIGKILL, f"{command} did not reach {step}"
     else:
@@ -116,7 +123,7 @@ def test_kill_9_then_run_again(command: str, step: str | None, delay: float,
     check_integrity(home, temps=False)
     assert _run(home, *_args(command, samples)) == 0
     check_integrity(home)
-    assert summary(home) == reference[command]
+    assert summary(home) == expected
 
 
 # --- a failed command writes none of its outputs ------------------------------------------
@@ -140,6 +147,7 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
 
 
+@pytest.mark.slow
 def test_an_analysis_that_fails_after_cutting_chips_leaves_no_chips(
         cli: Callable[..., Result], ls7: str, workspace: Path, tmp_path: Path) -> None:
     bogus = tmp_path / "weights.pt"
@@ -238,6 +246,7 @@ def moved(tmp_path: Path, workspace: Path, monkeypatch: pytest.MonkeyPatch
     yield move
 
 
+@pytest.mark.slow
 def test_a_copied_workspace_reads_its_own_chips(cli: Callable[..., Result], ls7: str,
                                                  moved: Callable[[], Path],
                                                  tmp_path: Path) -> None:
