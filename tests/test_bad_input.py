@@ -176,3 +176,16 @@ def test_corrupt_cached_chip_is_made_again(cli, levir_site, workspace, tmp_path,
     assert res.code == 0, res.err
     assert "making it again" in res.err
     assert cli("analyze", levir_site, "--method", "model").code == 0  # the rebuilt chips read
+
+
+@pytest.mark.parametrize("value", [np.finfo(np.float32).max, 0.0])
+def test_extreme_or_constant_pixels_are_compared(tmp_path, value):
+    """Found by the fuzz suite: float32 sums of values near the type's largest overflowed
+    (a NaN threshold, an internal error), and a constant band broke the radiometric fit."""
+    import sitewatch
+
+    data = np.full((2, 40, 40), value, np.float32)
+    data[:, :, ::2] = -np.inf  # no data
+    a = geotiff(tmp_path / "a.tif", data)
+    res = sitewatch.detect_pair(a, a, tmp_path / "m.tif", method="cva")
+    assert int((res.result.mask == 1).sum()) == 0

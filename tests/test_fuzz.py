@@ -1,5 +1,6 @@
 """Fuzzing the API and the CLI with Hypothesis: names, dates, numbers and small rasters.
 
+Geometries (random GeoJSON-like objects, rings and junk) go through the API's add_site.
 The invariant everywhere: a command exits 0, or exits 2 with exactly one
 'sitewatch: error:' line on stderr; never an internal error or a traceback, never a hang;
 and the catalog stays consistent (it opens, nothing is doubled, every row's file is there).
@@ -217,6 +218,39 @@ def test_detect_and_import_numbers(workspace: Path, tmp_path: Path,
     if code == 0:
         props = sitewatch.open_workspace().scenes(site)[0].properties
         assert math.isfinite(props["scale"]) and math.isfinite(props["offset"])
+    check_integrity(workspace)
+
+
+# --- geometries --------------------------------------------------------------------------------
+coords = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                   st.floats(min_value=-200, max_value=200), st.integers(-10**6, 10**6),
+                   st.text(max_size=3), st.none())
+rings = st.lists(st.lists(coords, min_size=0, max_size=3), min_size=0, max_size=8)
+json_junk = st.recursive(st.one_of(st.none(), st.booleans(), coords),
+                         lambda kids: st.lists(kids, max_size=4)
+                         | st.dictionaries(st.text(max_size=5), kids, max_size=3), max_leaves=12)
+geometries = st.one_of(
+    st.fixed_dictionaries({"type": st.sampled_from(["Polygon", "MultiPolygon", "Point",
+                                                    "Feature", "FeatureCollection", "x"]),
+                           "coordinates": st.one_of(st.lists(rings, max_size=2),
+                                                    st.lists(st.lists(rings, max_size=2),
+                                                             max_size=2), json_junk)}),
+    st.builds(lambda ring: {"type": "Polygon", "coordinates": [ring + ring[:1]]},
+              st.lists(st.tuples(st.floats(-181, 181), st.floats(-91, 91)).map(list),
+                       min_size=0, max_size=7)),
+    json_junk,
+)
+
+
+@fuzz(30)
+@given(aoi=geometries)
+def test_geometries_through_the_api(workspace: Path, aoi: object) -> None:
+    ws = sitewatch.open_workspace()
+    site = api("geometries", ws.add_site, f"g{next(_unique)}", aoi=aoi)
+    if site is not None:
+        w, s, e, n = site.bbox_wgs84  # type: ignore[attr-defined]
+        assert -180 <= w <= e <= 180 and -90 <= s <= n <= 90
+    ws.close()
     check_integrity(workspace)
 
 

@@ -183,10 +183,9 @@ class Workspace:
     @staticmethod
     def _aoi(lat: float | None, lon: float | None, radius_m: float,
              geojson: str | os.PathLike[str] | None, aoi: Any) -> Any:
-        from shapely.geometry import shape
         from shapely.geometry.base import BaseGeometry
 
-        from sitewatch.geo.aoi import aoi_from_geojson, aoi_from_point
+        from sitewatch.geo.aoi import aoi_from_geojson, aoi_from_mapping, aoi_from_point
 
         given = [x is not None for x in (geojson, aoi)] + [lat is not None or lon is not None]
         if sum(given) > 1:
@@ -194,7 +193,7 @@ class Workspace:
         if geojson is not None:
             return aoi_from_geojson(Path(geojson))
         if aoi is not None:
-            return aoi if isinstance(aoi, BaseGeometry) else shape(aoi)
+            return aoi if isinstance(aoi, BaseGeometry) else aoi_from_mapping(aoi, "aoi")
         if lat is not None and lon is not None:
             return aoi_from_point(lon, lat, radius_m)
         raise InputValueError("give the AOI: --lat LAT --lon LON [--radius-m M] or --geojson "

@@ -56,8 +56,9 @@ FIT_SAMPLE = 250_000
 def _standardise(x: np.ndarray, valid: np.ndarray | None) -> tuple[float, float]:
     """Mean and standard deviation of ``x`` over ``valid`` (None: every pixel)."""
     v = x if valid is None else x[valid]
-    sd = float(v.std())
-    return float(v.mean()), sd if sd > 0 else 1.0
+    # float64 accumulators: float32 sums of values near its largest overflow to inf
+    sd = float(v.std(dtype=np.float64))
+    return float(v.mean(dtype=np.float64)), sd if 0 < sd < np.inf else 1.0
 
 
 def normalise_pair(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
@@ -151,7 +152,9 @@ def cva_change(before: np.ndarray, after: np.ndarray, band_names: Sequence[str],
     magnitude = _rms_difference(diff)
     del diff
     magnitude[~valid] = np.nan
-    otsu = float(threshold_otsu(magnitude[valid]))
+    values = magnitude[valid]
+    values = values[np.isfinite(values)]  # a magnitude that overflowed is not a threshold
+    otsu = float(threshold_otsu(values)) if values.size else np.inf
     threshold = max(otsu, p.min_threshold)
     changed = valid & (magnitude > threshold)
 

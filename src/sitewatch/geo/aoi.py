@@ -10,6 +10,7 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from shapely import Point
+from shapely.errors import ShapelyError
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -88,7 +89,7 @@ def aoi_from_point(lon: float, lat: float, radius_m: float) -> BaseGeometry:
     return projected_to_wgs84(circle, local_crs(lon, lat), densify=False)
 
 
-def _geometry_of(doc: dict[str, Any], path: Path) -> dict[str, Any]:
+def _geometry_of(doc: dict[str, Any], path: Path | str) -> dict[str, Any]:
     kind = doc.get("type")
     if kind == "FeatureCollection":
         feats = doc.get("features") or []
@@ -138,6 +139,14 @@ def aoi_from_geojson(path: Path) -> BaseGeometry:
         ) from exc
     if not isinstance(doc, dict):
         raise InputFileError(f"{path} is not a GeoJSON object: give a GeoJSON polygon")
+    return aoi_from_mapping(doc, path)
+
+
+def aoi_from_mapping(doc: Any, path: Path | str) -> BaseGeometry:
+    """One Polygon/MultiPolygon from a parsed GeoJSON object (bare, Feature or one-feature
+    collection, its ``crs`` member honoured); ``path`` names it in errors."""
+    if not isinstance(doc, dict):
+        raise InputValueError(f"{path} is not a GeoJSON object: give a GeoJSON polygon")
     geom_doc = _geometry_of(doc, path)
     if geom_doc.get("type") not in {"Polygon", "MultiPolygon"}:
         raise InputValueError(
@@ -145,7 +154,8 @@ def aoi_from_geojson(path: Path) -> BaseGeometry:
         )
     try:
         geom = shape(geom_doc)
-    except (ValueError, TypeError, IndexError, AttributeError, KeyError, RecursionError) as exc:
+    except (ValueError, TypeError, IndexError, AttributeError, KeyError, RecursionError,
+            ShapelyError) as exc:
         raise InputValueError(f"{path}: malformed polygon coordinates ({exc})") from exc
     declared = declared_crs(doc, path)
     if declared is not None:
@@ -153,7 +163,7 @@ def aoi_from_geojson(path: Path) -> BaseGeometry:
     return check_aoi(split_lonlat(geom), str(path))
 
 
-def declared_crs(doc: dict[str, Any], path: Path) -> str | None:
+def declared_crs(doc: dict[str, Any], path: Path | str) -> str | None:
     """The CRS a GeoJSON file declares (``{"crs": {"type": "name", "properties": {"name":
     ...}}}``), or None for the RFC 7946 default (WGS84 lon/lat)."""
     member = doc.get("crs")
