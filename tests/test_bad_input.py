@@ -189,3 +189,10 @@ def test_extreme_or_constant_pixels_are_compared(tmp_path, value):
     a = geotiff(tmp_path / "a.tif", data)
     res = sitewatch.detect_pair(a, a, tmp_path / "m.tif", method="cva")
     assert int((res.result.mask == 1).sum()) == 0
+
+
+@pytest.mark.parametrize("radius", ["5e-324", "1e-320", "0.5"])
+def test_radius_below_a_metre(cli, radius):
+    """Found by the fuzz suite: a subnormal radius made GEOS fail (an internal error)."""
+    assert "radius" in one_error_line(cli("sites", "add", "r", "--lat", "0", "--lon", "0",
+                                          "--radius-m", radius))

@@ -79,7 +79,7 @@ def to_crs(geom: BaseGeometry, src: CRS | str, dst: CRS | str) -> BaseGeometry:
 def aoi_from_point(lon: float, lat: float, radius_m: float) -> BaseGeometry:
     """A circle of ``radius_m`` metres around (lon, lat), as a WGS84 polygon."""
     check_lon_lat(lon, lat)
-    if not 0 < radius_m <= MAX_RADIUS_M:
+    if not 1 <= radius_m <= MAX_RADIUS_M:  # below a metre, GEOS works in rounding noise
         raise InputValueError(
             f"radius {radius_m} m is out of range: give a radius between 1 and {MAX_RADIUS_M:.0f} m"
         )
