@@ -242,7 +242,7 @@ geometries = st.one_of(
 )
 
 
-@fuzz(30)
+@fuzz(20)
 @given(aoi=geometries)
 def test_geometries_through_the_api(workspace: Path, aoi: object) -> None:
     ws = sitewatch.open_workspace()
