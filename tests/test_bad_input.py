@@ -196,3 +196,18 @@ def test_radius_below_a_metre(cli, radius):
     """Found by the fuzz suite: a subnormal radius made GEOS fail (an internal error)."""
     assert "radius" in one_error_line(cli("sites", "add", "r", "--lat", "0", "--lon", "0",
                                           "--radius-m", radius))
+
+
+def test_alpha_band_against_a_four_band_image(tmp_path):
+    """Found by the fuzz suite: bands were matched by names that still held the alpha band,
+    which reads drop (an IndexError)."""
+    import sitewatch
+
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 255, (4, 30, 30)).astype(np.uint8)  # GDAL: red, green, blue, alpha
+    four = rng.uniform(0, 1, (4, 30, 30)).astype(np.float32)  # gray, b2, b3, b4
+    a, b = geotiff(tmp_path / "a.tif", four), geotiff(tmp_path / "b.tif", rgba)
+    try:
+        sitewatch.detect_pair(a, b, tmp_path / "m.tif", method="cva")
+    except sitewatch.SitewatchError:
+        pass

@@ -191,6 +191,15 @@ def inspect_image(path: Path | str, band_names: list[str] | None = None,
         ) from exc
 
 
+def data_band_names(band_names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The names of the bands that reads return: an image's band names without its alpha
+    band (which becomes the mask)."""
+    names = list(band_names)
+    if "alpha" in names:
+        names.remove("alpha")
+    return tuple(names)
+
+
 def check_memory(need: int, what: str, fix: str) -> None:
     """Refuse, before anything is read, work that would allocate ``need`` bytes beyond the
     budget (SITEWATCH_MAX_MEMORY_MB): InputFileError naming ``what`` and the ``fix``."""

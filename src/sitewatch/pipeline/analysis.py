@@ -22,6 +22,7 @@ from sitewatch.detect.objects import ChangeObject, extract_objects
 from sitewatch.detect.registry import get_detector
 from sitewatch.errors import InputValueError
 from sitewatch.faults import checkpoint
+from sitewatch.imagery.local import data_band_names
 from sitewatch.imagery.write import write_mask
 from sitewatch.model import Chip, Detection, Run, RunStatus, Scene, Site
 from sitewatch.model.dates import ObsDate
@@ -193,7 +194,9 @@ def _compute(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: Scen
     checkpoint("analyze.chipped")
     t_chips = time.perf_counter() - t0
     inside = aoi_mask(site, grid)
-    ib, ia, names = common_bands(b_scene.band_names, a_scene.band_names)
+    # the chips hold every band but alpha (the mask)
+    ib, ia, names = common_bands(data_band_names(b_scene.band_names),
+                                 data_band_names(a_scene.band_names))
     before_arr, after_arr = _in_aoi(b_chip.data, ib, inside), _in_aoi(a_chip.data, ia, inside)
     _step(progress, f"detecting ({method})")
     result = run_method(before_arr, after_arr, names, grid.res_m, params or {})

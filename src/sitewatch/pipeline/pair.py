@@ -19,6 +19,7 @@ from sitewatch.errors import GeometryError, InputValueError
 from sitewatch.imagery.local import (
     ImageInfo,
     check_memory,
+    data_band_names,
     has_valid_pixels,
     inspect_image,
     read_onto,
@@ -94,7 +95,8 @@ def _detect(a_info: ImageInfo, b_info: ImageInfo, before: Path, after: Path, out
     if not (np.isfinite(a).all(axis=0) & np.isfinite(b).all(axis=0)).any():
         raise InputValueError(f"no pixel holds data in both {before} and {after}: give "
                               "images whose valid areas overlap")
-    ia, ib, names = common_bands(a_info.band_names, b_info.band_names)
+    ia, ib, names = common_bands(data_band_names(a_info.band_names),
+                                 data_band_names(b_info.band_names))
     georef = a_info.georeferenced
     pixel = gsd_m if gsd_m is not None else (a_info.gsd_m if georef else None)
     used = resolve_method(method, pixel)
