@@ -69,9 +69,9 @@ def _inspect(path: Path, vrt: Path) -> ImageInfo:
 def _detect(a_info: ImageInfo, b_info: ImageInfo, before: Path, after: Path, out: Path,
             method: str, geojson: Path | None, gsd_m: float | None,
             params: dict[str, Any] | None) -> PairResult:
-    if gsd_m is not None and not (math.isfinite(gsd_m) and gsd_m > 0):
-        raise InputValueError(f"--gsd {gsd_m} is not a pixel size: give metres, a positive "
-                              "number such as 0.5")
+    if gsd_m is not None and not (math.isfinite(gsd_m) and 0.001 <= gsd_m <= 100_000):
+        raise InputValueError(f"--gsd {gsd_m} is not a pixel size: give metres, from 0.001 "
+                              "to 100000, such as 0.5")
     _check_memory(a_info, b_info, before, method, gsd_m)
     a = read_plain(a_info)
     _check_has_data(a, before)
