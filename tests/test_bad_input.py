@@ -218,3 +218,16 @@ def test_alpha_band_against_a_four_band_image(tmp_path):
     a, b = geotiff(tmp_path / "a.tif", four), geotiff(tmp_path / "b.tif", rgba)
     with contextlib.suppress(sitewatch.SitewatchError):  # refusing is fine; raising not
         sitewatch.detect_pair(a, b, tmp_path / "m.tif", method="cva")
+
+
+def test_rgba_image_warped_onto_another_grid(tmp_path):
+    """Found by the fuzz suite: warping an RGBA image asked GDAL for a second alpha band
+    (WarpOptionsError)."""
+    import sitewatch
+
+    rng = np.random.default_rng(4)
+    rgba = rng.integers(1, 255, (4, 30, 30)).astype(np.uint8)
+    a = geotiff(tmp_path / "a.tif", rgba[:3].copy(), pixel_m=30.0)
+    b = geotiff(tmp_path / "b.tif", rgba, pixel_m=20.0)  # another grid: warped
+    with contextlib.suppress(sitewatch.SitewatchError):
+        sitewatch.detect_pair(a, b, tmp_path / "m.tif", method="cva")

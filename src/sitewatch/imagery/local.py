@@ -284,15 +284,18 @@ def read_onto(info: ImageInfo, crs: str, transform: Affine, width: int, height: 
         return _read_window(info, bands, alpha, window, width, height)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.open(info.path) as src, WarpedVRT(
-            src, src_crs=info.crs, src_transform=info.transform, crs=crs,
-            transform=transform, width=width, height=height,
-            resampling=resampling, add_alpha=True,
-        ) as vrt:
-            data = vrt.read(bands).astype(np.float32, copy=False)
-            inside = vrt.read(vrt.count) > 0
-            if alpha is not None:
-                inside &= vrt.read(alpha) > 0
+        with rasterio.open(info.path) as src:
+            # a file with an alpha band of its own (RGBA) has it warped: GDAL adds none
+            own = [i for i, ci in enumerate(src.colorinterp, 1) if ci == ColorInterp.alpha]
+            with WarpedVRT(
+                src, src_crs=info.crs, src_transform=info.transform, crs=crs,
+                transform=transform, width=width, height=height,
+                resampling=resampling, add_alpha=not own,
+            ) as vrt:
+                data = vrt.read(bands).astype(np.float32, copy=False)
+                inside = vrt.read(own[0] if own else vrt.count) > 0
+                if alpha is not None and alpha not in own:
+                    inside &= vrt.read(alpha) > 0
     data[:, ~inside] = np.nan
     if info.nodata is not None and not np.isnan(info.nodata):
         data[:, (data == info.nodata).all(axis=0)] = np.nan
