@@ -213,8 +213,8 @@ def check_memory(need: int, what: str, fix: str) -> None:
 
 
 def has_valid_pixels(info: ImageInfo, probes: int = 8, size: int = 64) -> bool:
-    """Whether any pixel holds data (finite, not the nodata value on every band, not
-    transparent). ``probes`` x ``probes`` small windows spread over the image answer most
+    """Whether any pixel holds data (finite and not the nodata value on at least one band,
+    not transparent). ``probes`` x ``probes`` small windows spread over the image answer most
     images (a decimated read would pass every block through GDAL's cache); only when they
     find nothing are the blocks scanned, one at a time, until one holds data."""
     alpha = info.rgb_alpha_band
@@ -222,9 +222,11 @@ def has_valid_pixels(info: ImageInfo, probes: int = 8, size: int = 64) -> bool:
 
     def any_valid(src: rasterio.io.DatasetReader, win: Window) -> bool:
         data = src.read(bands, window=win, out_dtype=np.float32)
-        ok = np.isfinite(data).all(axis=0)
+        # data on any band counts: a cloud-masked frame still holds its cloud band
+        held = np.isfinite(data)
         if info.nodata is not None and not np.isnan(info.nodata):
-            ok &= ~(data == info.nodata).all(axis=0)
+            held &= data != info.nodata
+        ok = held.any(axis=0)
         if alpha is not None:
             ok &= src.read(alpha, window=win) > 0
         return bool(ok.any())

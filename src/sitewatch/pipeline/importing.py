@@ -97,6 +97,7 @@ def eopatch_specs(ws: Layout, site: Site, patch: Path, template: SceneSpec) -> l
             bands=sl.band_names,
             properties={"source": str(patch), "source_index": sl.index,
                         "acquired_utc": sl.acquired.isoformat()},
+            masked_frame=True,  # a cloud-covered date is an observation too
         ))
     return specs
 

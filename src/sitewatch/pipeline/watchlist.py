@@ -54,6 +54,9 @@ class SceneSpec:
     properties: dict[str, Any] | None = None  # extra provenance (e.g. the source EOPatch)
     source: str | None = None  # what was imported, when not ``path`` (a band folder)
     sha256: str | None = None  # digest of ``source``, when not the file's own
+    #: a frame of a time series whose own masks (clouds, no data) hide every pixel: kept as
+    #: an observation (the date was seen, and not clear) instead of refused as empty
+    masked_frame: bool = False
 
 
 def georeferenced_info(spec: SceneSpec) -> ImageInfo:
@@ -102,7 +105,7 @@ def add_scene_file(store: Store, site: Site, spec: SceneSpec) -> Scene:
     if spec.scale is not None and spec.scale == 0:
         raise InputValueError("--scale 0 would erase the image: give e.g. 0.0001")
     info = georeferenced_info(spec)
-    if not has_valid_pixels(info):
+    if not spec.masked_frame and not has_valid_pixels(info):
         raise InputValueError(f"{spec.path} holds no data (every pixel is NaN, the nodata "
                               "value or transparent): import an image with data")
     crs = info.crs or "EPSG:4326"  # georeferenced_info guarantees a CRS
