@@ -388,8 +388,6 @@ def _internal(exc: Exception) -> int:
     return 1
 
 
-if __name__ == "__main__":
-    sys.exit(main())
 def _one_line(exc: Exception) -> str:
     """An unexpected error in one line; a database error never shows its SQL statement or
     its parameters (user text), only the driver's first line."""
@@ -402,3 +400,5 @@ def _one_line(exc: Exception) -> str:
             "try again")
 
 
+if __name__ == "__main__":
+    sys.exit(main())

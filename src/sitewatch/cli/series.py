@@ -55,7 +55,6 @@ def timeline(
                          pixels=not no_pixels, force=recompute,
                          progress=lambda i, n: report(i, n, ""))
     if plot is not None:
-        ws.timeline_plot(s, plot, tl, min_clear)
         err.print(f"plot written to {plot}", markup=False)
     if as_json:
         print_json(timeline_json(s, tl))
