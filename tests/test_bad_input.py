@@ -231,3 +231,22 @@ def test_rgba_image_warped_onto_another_grid(tmp_path):
     b = geotiff(tmp_path / "b.tif", rgba, pixel_m=20.0)  # another grid: warped
     with contextlib.suppress(sitewatch.SitewatchError):
         sitewatch.detect_pair(a, b, tmp_path / "m.tif", method="cva")
+
+
+@pytest.mark.parametrize("field", ["name", "notes"])
+def test_a_nul_character_is_refused_on_every_catalog(workspace, field):
+    """PostgreSQL refuses NUL in text (an internal error before); SQLite took it. Both
+    now refuse it with one clear error and store nothing. (In JSON fields, aliases for
+    one, it is written escaped and kept.)"""
+    import sitewatch
+    from sitewatch.errors import InputValueError
+
+    ws = sitewatch.open_workspace()
+    kwargs = {"name": "plant", "aliases": (), "notes": None}
+    if field == "name":
+        kwargs["name"] = "pl\x00ant"
+    else:
+        kwargs["notes"] = "n\x00"
+    with pytest.raises(InputValueError, match="NUL character"):
+        ws.add_site(kwargs.pop("name"), lat=10.0, lon=20.0, **kwargs)
+    assert ws.sites(include_removed=True) == []

@@ -45,6 +45,13 @@ HANG_S = 60
 _unique = itertools.count()
 
 
+# every example writes a new catalog: on PostgreSQL (make test-pg) that is a database over
+# TCP each time, minutes per test; the same invariants run here on SQLite, and the writes
+# PostgreSQL refuses that SQLite takes (NUL characters) have tests of their own
+pytestmark = pytest.mark.skipif(bool(os.environ.get("SITEWATCH_TEST_PG")),
+                                reason="the fuzz suite runs on the embedded catalog (make test)")
+
+
 def examples(quick: int) -> int:
     """``quick`` examples in the default run; the fuzz profile's count under make fuzz."""
     return settings().max_examples if FUZZING else quick

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from sitewatch.errors import ConfigError
+from sitewatch.errors import ConfigError, InputValueError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -88,6 +88,25 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                executemany: bool) -> None:
+    """No text with a NUL character is written, on either backend: PostgreSQL refuses it
+    (an internal error mid-command) and SQLite would keep what the other cannot."""
+    if _has_nul(parameters):
+        raise InputValueError("a text given (a name, alias, note, credit, ...) contains a NUL "
+                              "character (\\x00): remove it and run the command again")
+
+
 def make_engine(url: str, foreign_keys: bool = True) -> Engine:
     """An engine for ``url``; ConfigError naming the URL when it cannot be used."""
     try:
@@ -106,8 +125,10 @@ def make_engine(url: str, foreign_keys: bool = True) -> Engine:
                 event.listen(engine, "connect", lambda c, _r: setattr(c, "isolation_level",
                                                                       None))
             event.listen(engine, "begin", _sqlite_begin)
-            return engine
-        return create_engine(parsed, pool_pre_ping=True)
+        else:
+            engine = create_engine(parsed, pool_pre_ping=True)
+        event.listen(engine, "before_cursor_execute", _refuse_nul)
+        return engine
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
         raise ConfigError(f"no driver for {shown(url)} ({exc}): use sqlite:/// or "
                           "postgresql+psycopg://") from exc
