@@ -158,8 +158,17 @@ def _bands(href: str) -> dict[str, str]:
     return {k: href for k in ("red", "green", "blue", "nir")}
 
 
-COLLIDING = ["S2A tile:1", "S2A/tile/1", "S2A_tile_1", "../../../escape", "..", "a\x00b",
+COLLIDING = ["S2A tile:1", "S2A/tile/1", "S2A_tile_1", "../../../escape", "..",
              "CON", "nul\\dir\\x", "é/é"]
+
+
+def test_an_item_id_with_a_nul_character_is_refused_in_one_line(
+        cli: Callable[..., Result], assets: AssetServer) -> None:
+    """No catalog keeps text with NUL (PostgreSQL refuses it): the fetch says so."""
+    items = [item("a\x00b", BBOX, "2024-01-01T10:00:00Z", _bands(assets.url + "/band.tif"))]
+    with JunkStac("items", items) as api:
+        res = cli("stac", "fetch", "plant", "--url", api.url)
+    assert res.code == 2 and "NUL character" in one_error_line(res)
 
 
 def test_colliding_and_path_like_ids_get_distinct_safe_files(
