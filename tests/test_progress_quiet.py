@@ -69,6 +69,8 @@ def test_timeline_prints_a_summary_unless_asked_for_the_table(
     assert rows == sorted(rows)
 
 
+@pytest.mark.skipif(bool(__import__("os").environ.get("SITEWATCH_TEST_PG")),
+                    reason="needs a new embedded catalog, created (and logged) by Alembic")
 def test_verbose_shows_sitewatch_not_alembic(cli: Callable[..., Result]) -> None:
     one = cli("-v", "sites", "list")  # a new workspace: its catalog is created by Alembic
     assert one.code == 0, one.err
@@ -76,6 +78,8 @@ def test_verbose_shows_sitewatch_not_alembic(cli: Callable[..., Result]) -> None
     assert "alembic" not in one.err.lower()
 
 
+@pytest.mark.skipif(bool(__import__("os").environ.get("SITEWATCH_TEST_PG")),
+                    reason="needs a new embedded catalog, created (and logged) by Alembic")
 def test_verbose_twice_shows_the_libraries(cli: Callable[..., Result]) -> None:
     res = cli("-v", "-v", "sites", "list")
     assert res.code == 0, res.err
