@@ -42,6 +42,7 @@ eval: $(STAMP)
 	$(BIN)/python scripts/evaluate_detect.py --method cva
 	$(BIN)/python scripts/evaluate_detect.py --method model
 	$(BIN)/python scripts/compare_cold.py
+	$(BIN)/python scripts/evaluate_text.py
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
