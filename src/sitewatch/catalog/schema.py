@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import re
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,13 +16,13 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
+from sitewatch.catalog.revision import MIGRATIONS, head_revision, revisions
 from sitewatch.errors import ConfigError, InputValueError
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 log = logging.getLogger(__name__)
-MIGRATIONS = Path(__file__).parent / "migrations"
 #: seconds a writer waits for another process's transaction on SQLite
 SQLITE_BUSY_S = 60
 
@@ -35,34 +33,6 @@ def _alembic() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
-
-
-_REV = re.compile(r'^(down_revision|revision)\s*=\s*(None|"([^"]*)"|\'([^\']*)\')', re.M)
-
-
-@lru_cache(maxsize=1)
-def revisions() -> tuple[str, ...]:
-    """The migrations' revision ids in order, read from their files' ``revision`` and
-    ``down_revision`` lines (opening a catalog need not import Alembic; a test checks that
-    Alembic reads the same chain)."""
-    parent: dict[str, str | None] = {}
-    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
-        found = {m.group(1): m.group(3) or m.group(4) for m in _REV.finditer(path.read_text())}
-        if "revision" in found:
-            parent[found["revision"] or ""] = found.get("down_revision")
-    children = {p: r for r, p in parent.items()}
-    chain: list[str] = []
-    here = children.get(None)
-    while here is not None:
-        chain.append(here)
-        here = children.get(here)
-    if len(chain) != len(parent):
-        raise ConfigError(f"the migrations in {MIGRATIONS} do not form one chain")
-    return tuple(chain)
-
-
-def head_revision() -> str:
-    return revisions()[-1]
 
 
 def shown(url: str) -> str:

@@ -179,6 +179,10 @@ def analyze(
     if len(run.detections) > 10:
         out.print(f"  ... {len(run.detections) - 10} more: 'sitewatch show {run.ref}'",
                   markup=False)
+    from sitewatch.evidence.structures import structure_lines
+
+    for line in structure_lines(run):
+        out.print(line, markup=False)
 
 
 def _model_params(method: str, weights: Path | None, target: str | None = None
@@ -319,12 +323,12 @@ def demo() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the command and turn errors into exit statuses."""
-    command = typer.main.get_command(app)
+    args = argv if argv is not None else sys.argv[1:]
+    command = typer.main.get_command(_pruned(app, args))
     _refuse_non_finite(command)
     try:
         # without standalone mode, click returns (not raises) the code of a typer.Exit
-        code = command.main(args=argv if argv is not None else sys.argv[1:],
-                            prog_name="sitewatch", standalone_mode=False)
+        code = command.main(args=args, prog_name="sitewatch", standalone_mode=False)
         if isinstance(code, int) and not isinstance(code, bool) and code:
             return code
     except SitewatchError as exc:
@@ -343,6 +347,32 @@ def main(argv: list[str] | None = None) -> int:
         (out if code == 0 else err).print(message, markup=False)
         return code
     return 0
+
+
+def _pruned(full: typer.Typer, args: list[str]) -> typer.Typer:
+    """``full`` with only the command or group that ``args`` name (their first word that
+    is not a root option), or ``full`` itself when they name none (``--help``, a typo).
+
+    Typer converts every command's parameters before running one; for the 80-odd
+    commands that costs more than all the work of ``sites list``. Help, usage errors and
+    behaviour of the command run are the same: it is the same command.
+    """
+    word = next((a for a in args if not a.startswith("-")), None)
+    if word is None:
+        return full
+    commands = [c for c in full.registered_commands
+                if (c.name or typer.main.get_command_name(c.callback.__name__
+                                                          if c.callback else "")) == word]
+    groups = [g for g in full.registered_groups if g.name == word]
+    if not commands and not groups:
+        return full
+    small = typer.Typer()
+    for attr in ("_add_completion", "rich_markup_mode", "rich_help_panel", "suggest_commands",
+                 "pretty_exceptions_enable", "pretty_exceptions_show_locals",
+                 "pretty_exceptions_short", "info", "registered_callback"):
+        setattr(small, attr, getattr(full, attr))
+    small.registered_commands, small.registered_groups = commands, groups
+    return small
 
 
 def _refuse_non_finite(command: Any) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sitewatch.cli.common import open_ws, out, print_json
+from sitewatch.cli.common import err, open_ws, out, print_json
 
 if TYPE_CHECKING:
     from sitewatch.model import Site
@@ -52,7 +52,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
           removed: Annotated[bool, typer.Option("--removed", help="Include removed sites.")
                              ] = False) -> None:
     """List the watched sites."""
-    sites = open_ws().sites(include_removed=removed)
+    sites = _listed(removed)
     if as_json:
         print_json([site_json(s) for s in sites])
         return
@@ -63,6 +63,20 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
         gone = "  (removed)" if s.status.value == "removed" else ""
         out.print(f"{s.id:4d}  {s.name}  [{s.kind or '-'}; {s.country or '-'}]  "
                   f"centre (lat, lon) {(so + n) / 2:.5f}, {(w + e) / 2:.5f}{gone}", markup=False)
+
+
+def _listed(removed: bool) -> list[Site]:
+    """The sites, read without SQLAlchemy when the catalog allows (see
+    :mod:`sitewatch.catalog.quick`): this command must start fast."""
+    from sitewatch.catalog import quick
+    from sitewatch.config import layout
+
+    lay = layout()
+    found = quick.sites(lay.db_url, include_removed=removed)
+    if found is None:
+        return open_ws().sites(include_removed=removed)
+    err.print(f"workspace: {lay.home}", markup=False, style="dim")
+    return found
 
 
 @app.command("show")
