@@ -41,175 +41,30 @@ from sitewatch.text.placement import (
     passing_mention,
     place_by_coordinates,
 )
-
-# --- sentences -----------------------------------------------------------------------------
-_ABBREV = re.compile(r"(?:\b(?:St|Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Capt|Sgt|Adm|Gov|Sen|Rep|Prof|"
-                     r"No|Nos|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Corp|Inc|Ltd|"
-                     r"Co|vs|etc|approx|est|Ft|Mt)|\b[A-Z](?:\.[A-Z])*)$")
-_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])|\n+")
-
-
-@dataclass(frozen=True)
-class Sentence:
-    start: int
-    end: int
-    paragraph: int
-    index: int
-
-
-def sentences(text: str) -> list[Sentence]:
-    """Sentences with offsets; a blank line or a line break ends a paragraph."""
-    out: list[Sentence] = []
-    para, pos = 0, 0
-
-    def push(a: int, b: int) -> None:
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        if b > a:
-            out.append(Sentence(a, b, para, len(out)))
-
-    for m in _BOUNDARY.finditer(text):
-        if m.group(0).startswith("\n"):
-            push(pos, m.start())
-            pos = m.end()
-            para += 1
-            continue
-        if _ABBREV.search(text[max(pos, m.start() - 12):m.start()]):
-            continue
-        push(pos, m.end())
-        pos = m.end()
-    push(pos, len(text))
-    return out
-
-
-# --- facility vocabulary ----------------------------------------------------------------------
-MAX_QUOTE = 600  # characters of a quote cut from a run-on sentence
-_ANAPHORA = re.compile(r"\b(?:the|these|those|all|both|two|three|four|five|six|seven|eight|"
-                       r"nine|ten|\d+)\s+(?:\w+\s+)?(?:sites|complexes|facilities|plants|"
-                       r"factories|bases|installations)\b", re.I)
-_FACILITY_NOUN = re.compile(
-    r"\b(?:plants?|factor(?:y|ies)|facilit(?:y|ies)|complex(?:es)?|sites?|works|refiner(?:y|ies)"
-    r"|depots?|arsenals?|shipyards?|dockyards?|yards|air ?bases?|airfields?|aerodromes?"
-    r"|ports?|terminals?|bases?|cosmodromes?|launch(?:ing)? (?:pads?|sites?|stations?)"
-    r"|test(?:ing)? (?:sites?|ranges?|grounds?)|proving grounds?|ranges|enterprises?"
-    r"|installations?|compounds?|mines?|warehouses?|hangars?|silos?|halls?|workshops?"
-    r"|production lines?|reactors?|zones?)\b", re.I)
-_PRODUCTION = re.compile(r"\b(?:produc(?:e|es|ed|ing|tion)|manufactur(?:e|es|ed|ing)|assembl"
-                         r"(?:e|es|ed|y|ing)|made|builds?|built|expan(?:d|ded|sion|sions))\b",
-                         re.I)
-#: (pattern, kind), most specific first
-KINDS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"solid[- ](?:fuel|propellant)|rocket[- ]motors?|missile engines?|"
-                r"rocket engines?|motor[- ]production", re.I), "rocket-motor plant"),
-    (re.compile(r"(?:missile|rocket)s?\b[^.]{0,40}\b(?:assembly|production|plant|factory)|"
-                r"(?:assembl\w*|produc\w*|plant|factory|builds?|makes?)\b[^.]{0,60}\bmissiles?|"
-                r"missile (?:assembly|plant|factory|maker)", re.I), "missile assembly plant"),
-    (re.compile(r"propellant|explosives?|gunpowder|nitrocellulose|oleum|chemical plant|"
-                r"chemical (?:works|combine|factory)", re.I), "propellant or chemical plant"),
-    (re.compile(r"refiner(?:y|ies)|oil (?:processing|depot)", re.I), "refinery"),
-    (re.compile(r"nuclear (?:complex|site|facility|facilities|plant|reactor|centre|center)|"
-                r"enrichment|reactors?\b|centrifuges?", re.I), "nuclear facility"),
-    (re.compile(r"\b(?:ports?|harbou?rs?|terminals?|piers?|quays?)\b", re.I),
-     "port or terminal"),
-    (re.compile(r"air ?bases?|airfields?|aerodromes?|air force base", re.I), "airbase"),
-    (re.compile(r"shipyards?|dockyards?|shipbuilding|naval yard", re.I), "shipyard"),
-    (re.compile(r"launch(?:ing)? (?:pad|site|station|complex|cent(?:er|re))|cosmodrome|"
-                r"spaceport|space (?:cent(?:er|re)|port)|"
-                r"test(?:ing)? (?:site|range|ground)|proving ground|nuclear test", re.I),
-     "test site"),
-    (re.compile(r"(?:ammunition|munitions?|arms|weapons?) (?:depots?|dumps?|stores?|"
-                r"warehouses?)|arsenals?", re.I), "depot or arsenal"),
-    (re.compile(r"ammunition|munitions?|shells?\b|artillery (?:plant|factory)", re.I),
-     "ammunition plant"),
-    (re.compile(r"\bdrones?\b|\bUAVs?\b|Shahed|Geran", re.I), "drone factory"),
-    (re.compile(r"arsenals?|depots?|storage", re.I), "depot or arsenal"),
-    (re.compile(r"naval base|submarine base|military (?:base|complex)|garrison|barracks",
-                re.I), "military base"),
-]
-_HEAD = (r"(?:Special Economic Zone|Industrial Zone|Industrial Park|"
-         r"Machine[- ]Building Plant|Nuclear Power Plant|Power Plant|Plant|Factory|Works|"
-         r"Refinery|Shipyard|Dockyard|Shipbuilding Yard|Air ?[Bb]ase|Airfield|Aerodrome|Port|"
-         r"Terminal|Depot|Arsenal|Combine|Kombinat|Cosmodrome|Spaceport|"
-         r"Launch(?:ing)? (?:Station|Site|Complex|Center|Centre|Pad)|"
-         r"Test(?:ing)? (?:Site|Range|Ground)|Proving Ground|Naval Base|Air Force Base|"
-         r"Military Base|Missile Base|Plant No\.? ?\d+)")
-_NAME_WORD = r"(?:[A-Z][\w'’.-]*|\d+|of|and|for|named|after|im\.|&|the|de|on)"
-_NAMED = re.compile(rf"\b((?:[A-Z][\w'’.-]*)(?:\s+{_NAME_WORD}){{0,8}}?\s+{_HEAD})"
-                    rf"(?:\s+No\.?\s?\d+)?")
-_PORT_OF = re.compile(r"\b([Pp]ort|[Hh]arbou?r|[Nn]aval [Bb]ase) of "
-                      r"((?:St\.\s|Saint\s)?[A-Z][\w'’-]+(?:[\s-][A-Z][\w'’-]+){0,2})")
-#: a proper name followed by a facility noun in lower case: "Novoshakhtinsk oil refinery",
-#: "Punggye-ri nuclear test site", "Sevmash shipyard", "Parchin military complex"
-_ADJ = (r"(?:oil|nuclear|chemical|military|naval|missile|ammunition|gas|uranium|enrichment|"
-        r"space|satellite|launch|test|drone|tank|aircraft|aviation|artillery|explosives?|"
-        r"gunpowder|machine[- ]building|engine|motor|solid[- ]fuel|munitions?|production|"
-        r"assembly|storage|research|submarine|air|defen[cs]e|industrial|petrochemical|"
-        r"fuel|power|steel|metallurgical|shipbuilding|weapons?|arms|special|economic|free|"
-        r"technology|innovation)")
-_LOWER_HEAD = (r"(?:refinery|plant|factory|works|shipyard|dockyard|complex|site|base|air ?base|"
-               r"airfield|depot|arsenal|port|terminal|facility|cent(?:er|re)|range|station|"
-               r"cosmodrome|yard|reactor|zone|park)")
-_NAMED_LOWER = re.compile(rf"\b((?:St\.\s)?[A-Z][\w'’-]+(?:[\s-][A-Z][\w'’-]+){{0,2}}"
-                          rf"(?:\s+{_ADJ}){{0,3}}\s+{_LOWER_HEAD})\b")
-_LOCATOR = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:km|kilomet(?:re|er)s?|miles?|mi)\s+(?:to the\s+)?"
-                      r"(?:north|south|east|west)(?:-?(?:east|west))?(?:ward)?\s+of\s*$",
-                      re.I)
-_DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,40}(?:,\s*[A-Z][\w.]*\s*\d{0,2})?\s*"
-                       r"(?:\([A-Za-z ]+\))?\s*[-–—]")
-_CAP_SEQ = re.compile(r"(?:St\.\s|Saint\s)?[A-Z][\w'’]*(?:-[A-Za-z][\w'’]*)*"
-                      r"(?:\s+(?:(?:on|upon|na|am|de|del|la|al|el)\s+)?(?:St\.\s)?"
-                      r"[A-Z][\w'’]*(?:-[A-Za-z][\w'’]*)*)*")
-_STOP = {"the", "a", "an", "but", "and", "or", "in", "on", "at", "of", "for", "to", "by",
-         "with", "from", "as", "it", "its", "this", "that", "these", "those", "he", "she",
-         "they", "we", "i", "you", "his", "her", "their", "our", "after", "before", "while",
-         "when", "where", "following", "satellite", "satellites", "images", "photos", "some",
-         "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-         "january", "february", "march", "april", "may", "june", "july", "august",
-         "september", "october", "november", "december", "president", "minister",
-         "chancellor", "general", "colonel", "mr", "ms", "dr", "north", "south", "east",
-         "west", "western", "eastern", "northern", "southern", "central", "cold", "war",
-         "sign", "get", "new", "said", "says", "according", "also", "if", "there", "here",
-         "analysts", "officials", "researchers", "reuters", "ap", "afp", "bbc", "cnn",
-         "center", "centre", "institute", "studies", "international", "strategic", "union",
-         "republic", "national", "federal", "ministry", "agency", "council", "university",
-         "foundation", "group", "company", "corporation", "army", "navy", "air", "force",
-         "forces", "defense", "defence", "security", "intelligence", "military", "state",
-         "european", "soviet", "separately", "meanwhile", "however", "earlier",
-         "later", "today", "yesterday", "overnight", "plant", "factory", "port",
-         "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-         "commercial", "image", "imagery", "local", "regional", "russian",
-         "ukrainian", "iranian", "chinese", "israeli", "american", "british", "korean"}
-_STOP |= {fold(w) for w in _STOP}  # words are compared folded: "May" is "mai", "Monday" "mondai"
-_PERSON_BEFORE = re.compile(
-    r"(?:President|Minister|Chancellor|Secretary|Ambassador|General|Gen\.|Colonel|Col\.|"
-    r"Admiral|Governor|Mayor|Mr\.?|Ms\.?|Mrs\.?|Dr\.?|spokesman|spokeswoman|researcher|"
-    r"analyst|correspondent|reporter|leader)\s*$")
-_NOT_SITE_AFTER = re.compile(r"^(?:-based|-born|-headquartered|\s+(?:said|says|told|wrote|"
-                             r"reported|correspondent|bureau|newsroom)\b)")
-_EVENT_BEFORE = re.compile(r"(?:meeting|summit|talks|conference|interview|visit|speech|"
-                           r"sidelines|contributed|reporting|reported"
-                           r"|Center|Centre|Institute|Agency|Ministry|University|Council|"
-                           r"Foundation|Studies|Committee|Office|Department|company|firm|"
-                           r"think tank|headquarters|embassy)[^.]{0,60}\b(?:in|from)\s*"
-                           r"(?:[A-Z][\w'’-]+(?:\s[A-Z][\w'’-]+)?\s*,\s*)?$")
-_SAID_IN = re.compile(r"\b(?:said|told|says|speaking|spoke|announced)\s+(?:(?:reporters|"
-                      r"journalists|officials|a \w+ conference)\s+)?(?:in|from)\s*"
-                      r"(?:[A-Z][\w'’-]+(?:\s[A-Z][\w'’-]+)?\s*,\s*)?$")
-_NEAR = re.compile(r"\b(?:outside|near|nearby|outskirts of|close to|(?:\d+\s*(?:km|kilometres|"
-                   r"kilometers|miles)\s+)?(?:north|south|east|west)(?:-?(?:east|west))? of|"
-                   r"around|vicinity of)\s*$", re.I)
-_DIRECTION = re.compile(r"^,?\s*(?:in|of)\s+(?:the\s+)?(north(?:ern|-?western|-?eastern)?|"
-                        r"south(?:ern|-?western|-?eastern)?|east(?:ern)?|west(?:ern)?|"
-                        r"central|far[- ]eastern)\s+([A-Z][\w'’ ]+?)\b(?=[,.;)]|\s+(?:and|in|"
-                        r"where|which|near)\b|$)", re.I)
-_IMAGERY = re.compile(r"\b(?:satellite|imagery|images?|photos?|photographs?|pictures?)\b",
-                      re.I)
-_PROVIDERS = re.compile(r"\b(Maxar(?: Technologies)?|Planet(?: Labs)?|Airbus|Pl[eé]iades|"
-                        r"Sentinel-?[12]?|Copernicus|Landsat|BlackSky|Capella(?: Space)?|"
-                        r"Umbra|ICEYE|Google Earth|Satellogic|SkySat|WorldView|Vantor|"
-                        r"SPOT|KOMPSAT|Gaofen|Jilin)\b")
+from sitewatch.text.sentences import Sentence, sentences
+from sitewatch.text.vocabulary import (
+    ADJ,
+    ANAPHORA,
+    CAP_SEQ,
+    DATELINE,
+    DIRECTION,
+    EVENT_BEFORE,
+    FACILITY_NOUN,
+    IMAGERY,
+    KINDS,
+    LOCATOR,
+    LOWER_HEAD,
+    MAX_QUOTE,
+    NAMED,
+    NAMED_LOWER,
+    NEAR,
+    NOT_SITE_AFTER,
+    PERSON_BEFORE,
+    PORT_OF,
+    PROVIDERS,
+    SAID_IN,
+    STOP,
+)
 
 
 @dataclass
@@ -234,7 +89,7 @@ class Extractor:
     # --- places ------------------------------------------------------------------------
     def _countries(self) -> Counter[str]:
         seen: Counter[str] = Counter()
-        for m in _CAP_SEQ.finditer(self.text):
+        for m in CAP_SEQ.finditer(self.text):
             words = m.group(0).split()
             for n in range(len(words), 0, -1):
                 for i in range(len(words) - n + 1):
@@ -247,7 +102,7 @@ class Extractor:
         """The best of homonyms: in a country the text names, then by direction."""
         if not options:
             return None
-        direction = _DIRECTION.match(after)
+        direction = DIRECTION.match(after)
         want = None
         if direction:
             ctry = self.gaz.country(direction.group(2).strip())
@@ -276,7 +131,7 @@ class Extractor:
         out: list[Mention] = []
         chunk = self.text[start:end]
         skip_to = -1
-        for m in _CAP_SEQ.finditer(chunk):
+        for m in CAP_SEQ.finditer(chunk):
             if start + m.start() < skip_to:
                 continue
             words = m.group(0).split()
@@ -295,7 +150,7 @@ class Extractor:
                     text, options = self.text[a:b], regions
             before = self.text[max(0, a - 40):a]
             after = self.text[b:b + 80]
-            if _PERSON_BEFORE.search(before) or _NOT_SITE_AFTER.match(after) or \
+            if PERSON_BEFORE.search(before) or NOT_SITE_AFTER.match(after) or \
                     opens_question(self.text, start, a, b):
                 continue
             qualified, skip = self._qualifier(options, b, end)
@@ -332,7 +187,7 @@ class Extractor:
         if self.gaz.country(cand) is not None or code_like(cand):
             return None
         first = fold(words[0])
-        if first in _STOP:
+        if first in STOP:
             if len(words) == 1 or first in {"north", "south", "east", "west"}:
                 return None
             rest = words[1:]
@@ -379,11 +234,11 @@ class Extractor:
             for pattern, kind in KINDS:
                 if pattern.search(self.text[s.start:s.end]):
                     return kind, (None if s is sent else s)
-        if _ANAPHORA.search(self.text[sent.start:sent.end]):
+        if ANAPHORA.search(self.text[sent.start:sent.end]):
             # "The sites are in ...": the facilities the article introduced earlier
             for s in self.sents[:sent.index]:
                 t = self.text[s.start:s.end]
-                if _FACILITY_NOUN.search(t):
+                if FACILITY_NOUN.search(t):
                     for pattern, kind in KINDS:
                         if pattern.search(t):
                             return kind, s
@@ -405,7 +260,7 @@ class Extractor:
 
     def _is_facility_sentence(self, s: Sentence, named: list[tuple[int, int]]) -> bool:
         """A sentence speaking of facilities other than the named ones in it."""
-        for m in _FACILITY_NOUN.finditer(self.text, s.start, s.end):
+        for m in FACILITY_NOUN.finditer(self.text, s.start, s.end):
             if not any(a <= m.start() < b for a, b in named):
                 return True
         return False
@@ -418,14 +273,14 @@ class Extractor:
         def free(a: int, b: int) -> bool:
             return all(b <= x or a >= y for _, x, y, _ in found)
 
-        for m in _PORT_OF.finditer(chunk):
+        for m in PORT_OF.finditer(chunk):
             head = m.group(1)
             name = f"{head[0].upper()}{head[1:]} of {m.group(2)}"
             found.append((name, s.start + m.start(), s.start + m.end(), m.group(2)))
-        for pattern in (_NAMED, _NAMED_LOWER):
+        for pattern in (NAMED, NAMED_LOWER):
             for m in pattern.finditer(chunk):
                 words = m.group(1).split()
-                while words and (fold(words[0]) in _STOP or self.gaz.country(
+                while words and (fold(words[0]) in STOP or self.gaz.country(
                         re.sub(r"['’]s$", "", words[0])) is not None):
                     words = words[1:]  # "The ...", "Russia's ...", "Iranian ..."
                 if len(words) < 2 or not words[0][:1].isupper():
@@ -443,7 +298,7 @@ class Extractor:
         pos = b
         for m in sorted((m for m in mentions if m.start >= b), key=lambda m: m.start):
             gap = self.text[pos:m.start]
-            if m.start > limit or len(gap.split()) > 7 or _FACILITY_NOUN.search(gap) or \
+            if m.start > limit or len(gap.split()) > 7 or FACILITY_NOUN.search(gap) or \
                     re.search(r"[.;:]|\band\b|\bwhere\b|\bwhich\b", gap) or \
                     ("," in gap and not re.fullmatch(r"\s*,\s*", gap)):
                 break
@@ -458,7 +313,7 @@ class Extractor:
         """"KYIV, Nov 3 (Reuters) -": where the story was filed, not a site."""
         line_start = self.text.rfind("\n", 0, m.start) + 1
         head = self.text[line_start:min(s.end, line_start + 80)]
-        return m.start - line_start < 40 and bool(_DATELINE.match(head)) and \
+        return m.start - line_start < 40 and bool(DATELINE.match(head)) and \
             self.text[m.start:m.end].isupper()
 
     def extract(self) -> list[Candidate]:
@@ -468,7 +323,7 @@ class Extractor:
         for s in self.sents:
             named = self._named(s)
             spans = [(a, b) for _, a, b, _ in named]
-            country_hint = next((c for m in _CAP_SEQ.finditer(self.text, s.start, s.end)
+            country_hint = next((c for m in CAP_SEQ.finditer(self.text, s.start, s.end)
                                  if (c := self.gaz.country(m.group(0))) is not None),
                                 article_country)
             mentions = [m for m in self.place_mentions(s.start, s.end)
@@ -512,14 +367,14 @@ class Extractor:
                                                                          m.start):
                     continue  # "a meeting in Brussels", "a drone attack on Tel Aviv"
                 before = self.text[max(s.start, m.start - 60):m.start]
-                if _LOCATOR.search(before):
+                if LOCATOR.search(before):
                     continue  # "90 km north of Pyongyang" says where something else is
                 for q in self._qualifying(mentions, m.end, s.end):
                     if q.place.kind == "region" and contains(q.place, m.place):
                         consumed.append((q.start, q.end))  # "Toropets in the Tver region"
-                near = bool(_NEAR.search(before)) or self._near_by_coordination(s, m)
+                near = bool(NEAR.search(before)) or self._near_by_coordination(s, m)
                 kind, why = self._kind(s, "", m.start)
-                head = re.match(rf"\s+((?:{_ADJ}\s+){{0,3}}{_LOWER_HEAD})\b",
+                head = re.match(rf"\s+((?:{ADJ}\s+){{0,3}}{LOWER_HEAD})\b",
                                 self.text[m.end:s.end])
                 name = (f"{m.text} {head.group(1)}" if head else
                         f"{kind} {'near' if near else 'in'} {m.text}")
@@ -542,7 +397,7 @@ class Extractor:
         top = len(words) if whole else min(len(words) - 1, 3)
         for n in range(top, 0, -1):
             cand = " ".join(words[:n])
-            if fold(words[0]) in _STOP:
+            if fold(words[0]) in STOP:
                 break
             options = [p for p in self.gaz.lookup(cand) if self._plausible(p, cand)
                        and (p.kind == "city" or whole)]
@@ -566,7 +421,7 @@ class Extractor:
         cities = [q for q in qual if q.place.kind == "city"]
         if qual:
             gap = self.text[max(0, qual[0].start - 40):qual[0].start]
-            near = bool(_NEAR.search(gap) or _LOCATOR.search(gap))
+            near = bool(NEAR.search(gap) or LOCATOR.search(gap))
         if inner is None:
             found = cities or qual
             return (found[0].place if found else None), near
@@ -585,13 +440,13 @@ class Extractor:
         if not mm:
             return False
         lead = self.text[max(s.start, m.start - 60 - 40):m.start - len(before) + mm.start()]
-        return bool(_NEAR.search(lead))
+        return bool(NEAR.search(lead))
 
     def _locates_facility(self, m: Mention, s: Sentence) -> bool:
         """False for places of events, organisations and speakers ("a meeting in
         Brussels", "the Center for ... Studies in Washington", "said in Moscow")."""
         before = self.text[max(s.start, m.start - 80):m.start]
-        return not (_EVENT_BEFORE.search(before) or _SAID_IN.search(before))
+        return not (EVENT_BEFORE.search(before) or SAID_IN.search(before))
 
     def _paragraph_place(self, s: Sentence) -> Place | None:
         for other in self.sents:
@@ -673,10 +528,10 @@ class Extractor:
         claims = []
         for s in self.sents:
             t = self.text[s.start:s.end]
-            if not _IMAGERY.search(t):
+            if not IMAGERY.search(t):
                 continue
             provs = sorted({re.sub(r"\s+(?:Technologies|Labs|Space)$", "", m.group(1))
-                            for m in _PROVIDERS.finditer(t)})
+                            for m in PROVIDERS.finditer(t)})
             if not provs:
                 continue
             dates = find_dates(self.text, s.start, s.end, self.published)
