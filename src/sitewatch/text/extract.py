@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sitewatch.text.candidate import Candidate, Evidence
+from sitewatch.text.candidate import NAMED_TOWN_RADIUS_M, Candidate, Evidence
 from sitewatch.text.dates import find_dates
 from sitewatch.text.facilities import FacilityIndex
 from sitewatch.text.gazetteer import (
@@ -31,6 +31,14 @@ from sitewatch.text.gazetteer import (
     fold,
     fold_region,
     gazetteer,
+)
+from sitewatch.text.merge import merge_candidates
+from sitewatch.text.names import (
+    acts_as_government,
+    described_not_named,
+    offset_before,
+    offset_point,
+    vessel_or_weapon,
 )
 from sitewatch.text.placement import (
     code_like,
@@ -151,8 +159,10 @@ class Extractor:
             before = self.text[max(0, a - 40):a]
             after = self.text[b:b + 80]
             if PERSON_BEFORE.search(before) or NOT_SITE_AFTER.match(after) or \
-                    opens_question(self.text, start, a, b):
-                continue
+                    opens_question(self.text, start, a, b) or \
+                    vessel_or_weapon(self.text, a, b) or \
+                    acts_as_government(self.text, start, a, b):
+                continue  # a person, a ship or a missile, a state
             qualified, skip = self._qualifier(options, b, end)
             if qualified:
                 options, skip_to = qualified, skip
@@ -287,6 +297,8 @@ class Extractor:
                     continue
                 name = " ".join(words)
                 a = s.start + m.end(1) - len(name)
+                if described_not_named(self.text, a):
+                    continue  # "a Crimean air base" describes, it does not name
                 if free(a, a + len(name)):
                     found.append((name, a, a + len(name), ""))
         return sorted(found, key=lambda f: f[1])
@@ -321,6 +333,8 @@ class Extractor:
         top = self.countries.most_common(1)
         article_country = self.gaz.countries.get(top[0][0]) if top else None
         for s in self.sents:
+            if s.heading:
+                continue  # headlines and section titles name no site of their own
             named = self._named(s)
             spans = [(a, b) for _, a, b, _ in named]
             country_hint = next((c for m in CAP_SEQ.finditer(self.text, s.start, s.end)
@@ -368,7 +382,15 @@ class Extractor:
                     continue  # "a meeting in Brussels", "a drone attack on Tel Aviv"
                 before = self.text[max(s.start, m.start - 60):m.start]
                 if LOCATOR.search(before):
-                    continue  # "90 km north of Pyongyang" says where something else is
+                    # "some 25 miles southeast of Shahrud": the site is at that offset,
+                    # unless the sentence names the facility it locates
+                    if not named and (off := self._offset_place(m, s)) is not None:
+                        kind, why = self._kind(s, "", m.start)
+                        cands.append(Candidate(f"{kind} {off.name}", kind, off, m.text,
+                                               False, evidence=[self._quote(s, m.start)] +
+                                               ([self._quote(why)] if why else []),
+                                               aliases=set(), paragraphs={s.paragraph}))
+                    continue
                 for q in self._qualifying(mentions, m.end, s.end):
                     if q.place.kind == "region" and contains(q.place, m.place):
                         consumed.append((q.start, q.end))  # "Toropets in the Tver region"
@@ -382,7 +404,7 @@ class Extractor:
                                        evidence=[self._quote(s, m.start)] +
                                        ([self._quote(why)] if why else []),
                                        aliases={m.text}, paragraphs={s.paragraph}))
-        merged = self._merge(cands)
+        merged = merge_candidates(self.text, cands)
         merged += place_by_coordinates(self, merged)
         doubt_far(self, merged)
         self._attach_dates(merged)
@@ -395,15 +417,37 @@ class Extractor:
         name is a place name ("Odesa" of "the port of Odesa")."""
         words = name.split()
         top = len(words) if whole else min(len(words) - 1, 3)
+        found_at = self._place_at_start(words, top, a, context, whole)
+        if found_at is not None or whole:
+            return found_at
+        # a place inside the name's proper part: "the Black Sea Tuapse oil refinery"
+        for i in range(1, min(len(words) - 1, 3)):
+            if not words[i][:1].isupper():
+                break
+            lead = len(" ".join(words[:i])) + 1
+            inner = self._place_at_start(words[i:], min(len(words) - i - 1, 3), a + lead,
+                                         context, False)
+            if inner is not None:
+                return inner
+        return None
+
+    def _place_at_start(self, words: list[str], top: int, a: int, context: list[Mention],
+                        whole: bool) -> Mention | None:
         for n in range(top, 0, -1):
             cand = " ".join(words[:n])
             if fold(words[0]) in STOP:
                 break
-            options = [p for p in self.gaz.lookup(cand) if self._plausible(p, cand)
+            regions = [m.place for m in context if m.place.kind == "region"]
+            found = self.gaz.lookup(cand)
+            options = [p for p in found if self._plausible(p, cand)
                        and (p.kind == "city" or whole)]
             if not options:
+                # another spelling of a small town ("Saky" of Saki), in the region the
+                # text puts the facility in ("the Saky base in western Crimea")
+                options = [p for p in found if p.kind == "city"
+                           and any(contains(r, p) for r in regions)]
+            if not options:
                 continue
-            regions = [m.place for m in context if m.place.kind == "region"]
             for r in regions:
                 inside = [p for p in options if contains(r, p)]
                 if inside:
@@ -424,6 +468,8 @@ class Extractor:
             near = bool(NEAR.search(gap) or LOCATOR.search(gap))
         if inner is None:
             found = cities or qual
+            if found and (off := self._offset_place(found[0])) is not None:
+                return off, False  # "..., 90 km north of Pyongyang"
             return (found[0].place if found else None), near
         if cities:
             # "the Tambov Gunpowder Plant in Kotovsk": the text says where it is
@@ -431,6 +477,23 @@ class Extractor:
                               inner.place.lon) > 100
             return cities[0].place, near or far
         return inner.place, False
+
+    def _offset_place(self, m: Mention, s: Sentence | None = None) -> Place | None:
+        """The point "25 miles southeast of" a town, as a place whose radius is a quarter
+        of the distance (at least 5 km)."""
+        if m.place.kind != "city":
+            return None
+        start = s.start if s is not None else max(0, m.start - 80)
+        off = offset_before(self.text, start, m.start)
+        if off is None:
+            return None
+        dist, bearing = off
+        lat, lon = offset_point(m.place.lat, m.place.lon, dist, bearing)
+        word = ["north", "northeast", "east", "southeast", "south", "southwest", "west",
+                "northwest"][round(bearing / 45) % 8]
+        return Place(f"{dist:.0f} km {word} of {m.place.name}", "city", m.place.country, lat,
+                     lon, 0, max(NAMED_TOWN_RADIUS_M, dist * 250.0), m.place.region,
+                     m.place.region_code)
 
     def _near_by_coordination(self, s: Sentence, m: Mention) -> bool:
         """"outside Moscow and St. Petersburg": the preposition covers both places."""
@@ -455,60 +518,6 @@ class Extractor:
                     if self._locates_facility(m, other):
                         return m.place
         return None
-
-    def _merge(self, cands: list[Candidate]) -> list[Candidate]:
-        out: list[Candidate] = []
-        for c in sorted(cands, key=lambda c: (not c.named, c.evidence[0].start)):
-            target = next((o for o in out if self._same(o, c) or self._nested(o, c)), None)
-            if target is None:
-                out.append(c)
-                continue
-            for e in c.evidence:
-                if all(e.start != x.start for x in target.evidence):
-                    target.evidence.append(e)
-            target.aliases |= c.aliases
-            target.paragraphs |= c.paragraphs
-            target.near = target.near and c.near
-            if target.place is None and c.place is not None:
-                target.place = c.place
-            elif (target.place is not None and c.place is not None and
-                  target.place.kind == "region" and c.place.kind == "city"):
-                target.place, target.near = c.place, c.near  # the more precise place
-        return sorted(out, key=lambda c: min(e.start for e in c.evidence))
-
-    @staticmethod
-    def _nested(a: Candidate, b: Candidate) -> bool:
-        """One facility described at two levels in one sentence: "at Yelabuga, in the
-        Alabuga special economic zone in Tatarstan"."""
-        if a.place is None or b.place is None or a.kind != b.kind or (a.named and b.named):
-            return False
-        if not {e.start for e in a.evidence} & {e.start for e in b.evidence}:
-            return False
-        kinds = {a.place.kind, b.place.kind}
-        if kinds != {"region", "city"}:
-            return False
-        region, city = (a.place, b.place) if a.place.kind == "region" else (b.place, a.place)
-        return contains(region, city)
-
-    @staticmethod
-    def _same(a: Candidate, b: Candidate) -> bool:
-        if a.named and b.named:
-            fa, fb = fold(a.name), fold(b.name)
-            if fa == fb or fa in fb or fb in fa:
-                return True
-            if a.place is not None and b.place is not None and a.place.key == b.place.key \
-                    and not (a.borrowed or b.borrowed):
-                # "Votkinsk Machine Building Plant" and "the Votkinsk plant"
-                wa, wb = set(fa.split()), set(fb.split())
-                return wa <= wb or wb <= wa or (len(wa & wb) >= 2 and a.kind == b.kind)
-            return False
-        if a.place is None or b.place is None or a.borrowed or b.borrowed:
-            return False
-        same_place = a.place.key == b.place.key or (
-            distance_km(a.place.lat, a.place.lon, b.place.lat, b.place.lon) < 1.0)
-        if not same_place:
-            return False
-        return a.kind == b.kind or not (a.named or b.named)
 
     # --- dates and imagery -------------------------------------------------------------
     def _attach_dates(self, cands: list[Candidate]) -> None:

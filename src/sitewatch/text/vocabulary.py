@@ -36,7 +36,8 @@ KINDS: list[tuple[re.Pattern[str], str]] = [
                 r"enrichment|reactors?\b|centrifuges?", re.I), "nuclear facility"),
     (re.compile(r"\b(?:ports?|harbou?rs?|terminals?|piers?|quays?)\b", re.I),
      "port or terminal"),
-    (re.compile(r"air ?bases?|airfields?|aerodromes?|air force base", re.I), "airbase"),
+    (re.compile(r"air ?bases?|airfields?|aerodromes?|air force base|military airports?",
+                re.I), "airbase"),
     (re.compile(r"shipyards?|dockyards?|shipbuilding|naval yard", re.I), "shipyard"),
     (re.compile(r"launch(?:ing)? (?:pad|site|station|complex|cent(?:er|re))|cosmodrome|"
                 r"spaceport|space (?:cent(?:er|re)|port)|"
@@ -54,7 +55,7 @@ KINDS: list[tuple[re.Pattern[str], str]] = [
 HEAD = (r"(?:Special Economic Zone|Industrial Zone|Industrial Park|"
          r"Machine[- ]Building Plant|Nuclear Power Plant|Power Plant|Plant|Factory|Works|"
          r"Refinery|Shipyard|Dockyard|Shipbuilding Yard|Air ?[Bb]ase|Airfield|Aerodrome|Port|"
-         r"Terminal|Depot|Arsenal|Combine|Kombinat|Cosmodrome|Spaceport|"
+         r"Terminal|Depot|Arsenal|Combine|Kombinat|Cosmodrome|Spaceport|Airport|"
          r"Launch(?:ing)? (?:Station|Site|Complex|Center|Centre|Pad)|"
          r"Test(?:ing)? (?:Site|Range|Ground)|Proving Ground|Naval Base|Air Force Base|"
          r"Military Base|Missile Base|Plant No\.? ?\d+)")
@@ -72,8 +73,8 @@ ADJ = (r"(?:oil|nuclear|chemical|military|naval|missile|ammunition|gas|uranium|e
         r"fuel|power|steel|metallurgical|shipbuilding|weapons?|arms|special|economic|free|"
         r"technology|innovation)")
 LOWER_HEAD = (r"(?:refinery|plant|factory|works|shipyard|dockyard|complex|site|base|air ?base|"
-               r"airfield|depot|arsenal|port|terminal|facility|cent(?:er|re)|range|station|"
-               r"cosmodrome|yard|reactor|zone|park)")
+              r"airfield|military airport|depot|arsenal|port|terminal|facility|cent(?:er|re)|"
+              r"range|station|cosmodrome|yard|reactor|zone|park)")
 NAMED_LOWER = re.compile(rf"\b((?:St\.\s)?[A-Z][\w'’-]+(?:[\s-][A-Z][\w'’-]+){{0,2}}"
                           rf"(?:\s+{ADJ}){{0,3}}\s+{LOWER_HEAD})\b")
 LOCATOR = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:km|kilomet(?:re|er)s?|miles?|mi)\s+(?:to the\s+)?"
@@ -115,7 +116,7 @@ EVENT_BEFORE = re.compile(r"(?:meeting|summit|talks|conference|interview|visit|s
                            r"sidelines|contributed|reporting|reported"
                            r"|Center|Centre|Institute|Agency|Ministry|University|Council|"
                            r"Foundation|Studies|Committee|Office|Department|company|firm|"
-                           r"think tank|headquarters|embassy)[^.]{0,60}\b(?:in|from)\s*"
+                           r"think tank|headquarters|embassy)[^.]{0,60}\b(?:in|from|at)\s*"
                            r"(?:[A-Z][\w'’-]+(?:\s[A-Z][\w'’-]+)?\s*,\s*)?$")
 SAID_IN = re.compile(r"\b(?:said|told|says|speaking|spoke|announced)\s+(?:(?:reporters|"
                       r"journalists|officials|a \w+ conference)\s+)?(?:in|from)\s*"
