@@ -62,7 +62,8 @@ def _run(cli, site="pr"):
 
 @pytest.mark.parametrize("name,driver,layers", [
     ("c.geojson", "GeoJSON", ["detections"]), ("c.json", "GeoJSON", ["detections"]),
-    ("c.gpkg", "GPKG", ["detections", "aoi", "scenes", "layer_styles"]),
+    # the learned detector's run measured buildings: a structures layer (test_structures.py)
+    ("c.gpkg", "GPKG", ["detections", "aoi", "scenes", "structures", "layer_styles"]),
     ("c.kml", "LIBKML", ["Detections", "AOI", "Scenes"]),
     ("c.fgb", "FlatGeobuf", ["detections"]), ("c.csv", "CSV", ["c"])])
 def test_extension_decides_the_format(cli, ws_home, tmp_path, name, driver, layers):

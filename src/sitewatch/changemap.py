@@ -32,6 +32,8 @@ class ChangeResult:
     a probability), NaN where no data.
     threshold: the magnitude above which a pixel counts as changed.
     parameters: what the detector used, stored with the run.
+    layers: further (h, w) float32 maps a detector gives, by name; the learned one gives
+    ``building_before`` and ``building_after`` probabilities (structure-level change).
     """
 
     mask: np.ndarray
@@ -39,6 +41,7 @@ class ChangeResult:
     magnitude: np.ndarray
     threshold: float
     parameters: dict[str, Any] = field(default_factory=dict)
+    layers: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def clean_mask(mask: np.ndarray, min_px: int, opening_px: int = 1) -> np.ndarray:

@@ -148,6 +148,10 @@ def show(
             out.print(line, markup=False)
         for d in obj.detections:
             out.print("  " + detection_line(d, obj.flags), markup=False)
+        from sitewatch.evidence.structures import structure_lines
+
+        for line in structure_lines(obj, limit=100):
+            out.print(line, markup=False)
         return
     if isinstance(obj, Detection):
         if as_json:

@@ -2,7 +2,10 @@
 
 - ``.geojson``/``.json``: GeoJSON (RFC 7946), the detections;
 - ``.gpkg``: GeoPackage with three layers, ``detections``, ``aoi`` and ``scenes`` (the two
-  scenes' footprints), and a QGIS style per layer in ``layer_styles``;
+  scenes' footprints), and a QGIS style per layer in ``layer_styles``; a fourth,
+  ``structures``, when the run measured buildings (new, extended, demolished, unchanged,
+  cleared ground, with areas and relative sizes: ``sitewatch.evidence.structures``), which
+  the GeoJSON carries as its member ``structures``;
 - ``.kml``: KML with named and described placemarks, the AOI and the footprints as folders;
 - ``.fgb``: FlatGeobuf, the detections;
 - ``.csv``: the detections, geometry as WKT (for spreadsheets).
@@ -31,6 +34,8 @@ from shapely.geometry.base import BaseGeometry
 from sitewatch.errors import InputValueError
 from sitewatch.evidence.gis_style import LAYER_STYLES_FIELDS, change_words, layer_styles_rows
 from sitewatch.evidence.kml import kml_document
+from sitewatch.evidence.structures import FIELDS as STRUCTURE_FIELDS
+from sitewatch.evidence.structures import structure_features
 from sitewatch.fileio import atomic_path
 from sitewatch.geo.aoi import to_crs
 from sitewatch.geo.area import area_perimeter_m
@@ -231,10 +236,14 @@ def _write_styles(path: Path) -> None:
                       gdal_tz_offsets=utc)
 
 
-def _geojson(layers: RunLayers) -> str:
-    fc = {"type": "FeatureCollection", "name": "detections",
-          "features": [{"type": "Feature", "geometry": mapping(g), "properties": p}
-                       for p, g in layers.detections]}
+def _geojson(layers: RunLayers, run: Run | None = None) -> str:
+    fc: dict[str, Any] = {"type": "FeatureCollection", "name": "detections",
+                          "features": [{"type": "Feature", "geometry": mapping(g),
+                                        "properties": p} for p, g in layers.detections]}
+    structures = [] if run is None else structure_features(run)
+    if structures:  # a foreign member (RFC 7946 6.1): readers of the detections ignore it
+        fc["structures"] = {"type": "FeatureCollection", "name": "structures",
+                            "features": structures}
     return json.dumps(fc, ensure_ascii=False)
 
 
@@ -247,7 +256,7 @@ def export_run(site: Site, run: Run, before: Scene, after: Scene, out: Path,
     layers = run_layers(site, run, before, after)
     with atomic_path(out) as tmp:
         if fmt == "geojson":
-            tmp.write_text(_geojson(layers), encoding="utf-8")
+            tmp.write_text(_geojson(layers, run), encoding="utf-8")
         elif fmt == "kml":
             tmp.write_bytes(kml_document(layers.title, layers.about, layers.detections,
                                          layers.aoi, layers.scenes))
@@ -263,5 +272,10 @@ def export_run(site: Site, run: Run, before: Scene, after: Scene, out: Path,
             if fmt == "gpkg":
                 _write_layer(tmp, "GPKG", "aoi", AOI_FIELDS, [layers.aoi], "MultiPolygon")
                 _write_layer(tmp, "GPKG", "scenes", SCENE_FIELDS, layers.scenes, "Polygon")
+                structures = structure_features(run)
+                if structures:
+                    _write_layer(tmp, "GPKG", "structures", STRUCTURE_FIELDS,
+                                 [(f["properties"], shape(f["geometry"])) for f in structures],
+                                 "MultiPolygon")
                 _write_styles(tmp)
     return out

@@ -69,6 +69,25 @@ class Mark:
 
 
 @dataclass(frozen=True)
+class Building:
+    """A structure on the figure (``sitewatch.evidence.structures``): its outline in grid
+    pixels, ref, kind (new, extended, demolished, cleared_ground; unchanged: a standing
+    building others are sized against) and one line of text. New, extended and unchanged
+    buildings are drawn on the after panel, demolished ones on the before panel, cleared
+    ground on both; the changed ones are listed under the footnote."""
+
+    geom_px: BaseGeometry
+    ref: str
+    kind: str
+    text: str
+
+
+#: outline colours of the structures' kinds
+BUILDING_COLOURS = {"new": "#00c8ff", "extended": "#ff8c00", "demolished": "#ff3df5",
+                    "cleared_ground": "#a0522d", "unchanged": "#ffffff"}
+
+
+@dataclass(frozen=True)
 class FigureSpec:
     """Everything drawn. ``to_lonlat`` maps grid pixel (cols, rows) arrays to WGS84
     (lon, lat) arrays (None: no georeference, no coordinates drawn); ``centre_lat_lon`` is
@@ -86,6 +105,7 @@ class FigureSpec:
     centre_lat_lon: tuple[float, float] | None = None
     max_labels: int = 25
     cautions: Sequence[str] = ()  #: the run's warnings, printed under the heading
+    buildings: Sequence[Building] = ()  #: changed structures, listed under the footnote
 
 
 @dataclass(frozen=True)
@@ -261,12 +281,16 @@ def draw_figure(spec: FigureSpec, dpi: int = 300) -> tuple[Figure, Layout]:
                         for c in spec.cautions)
     n_caution = caution.count("\n") + 1 if caution else 0
     top_in = _TOP_IN + 0.125 * (n_title - 1) + (0.115 * n_caution + 0.06 if caution else 0)
-    fh = top_in + ph + _BOTTOM_IN
+    # the structures' lines under the footnote (at most MAX_BUILDING_LINES)
+    b_lines = _building_lines(spec.buildings)
+    extra_in = (len(b_lines) * _TEXT_PT * 1.3 / 72 + 0.2) if b_lines else 0.0
+    bottom_in = _BOTTOM_IN + extra_in
+    fh = top_in + ph + bottom_in
     fig = plt.figure(figsize=(_W_IN, fh), dpi=dpi)
     axes: list[Axes] = []
     for k in range(2):
         left = _LEFT_IN + k * (pw + _GAP_IN)
-        axes.append(fig.add_axes((left / _W_IN, _BOTTOM_IN / fh, pw / _W_IN, ph / fh)))
+        axes.append(fig.add_axes((left / _W_IN, bottom_in / fh, pw / _W_IN, ph / fh)))
     pt_px = w / (pw * 72)  # grid pixels per typographic point
     det_boxes = [m.geom_px.bounds for m in spec.marks]
     det_px: list[Box] = [(b[0], b[1], b[2], b[3]) for b in det_boxes]
@@ -297,6 +321,7 @@ def draw_figure(spec: FigureSpec, dpi: int = 300) -> tuple[Figure, Layout]:
         if spec.aoi_px is not None:
             _outline(ax, [spec.aoi_px], YELLOW, 0.8)
         _outline(ax, [m.geom_px for m in spec.marks], RED, 0.7)
+        _draw_buildings(ax, spec.buildings, 0 if panel is spec.before else 1)
         if bar_spot is not None:
             _scale_bar(ax, bar_spot[1], bar_px, bar_m, pt_px)
         if arrow_spot is not None:
@@ -312,7 +337,7 @@ def draw_figure(spec: FigureSpec, dpi: int = 300) -> tuple[Figure, Layout]:
     for k, panel in enumerate((spec.before, spec.after)):
         left = (_LEFT_IN + k * (pw + _GAP_IN)) / _W_IN
         chars = int(pw * 72 / (_TEXT_PT * 0.5))
-        fig.text(left, (_BOTTOM_IN - 0.2) / fh, textwrap.fill(panel.credit, chars,
+        fig.text(left, (bottom_in - 0.2) / fh, textwrap.fill(panel.credit, chars,
                                                                 max_lines=3, placeholder=" ..."),
                  fontsize=5.5, va="top", ha="left", color="#333")
     if caution:
@@ -361,12 +386,18 @@ def draw_figure(spec: FigureSpec, dpi: int = 300) -> tuple[Figure, Layout]:
     note = _note(len(spec.marks), placed_refs, [spec.marks[i].ref for i in wanted])
 
     side_bar = _side_column(fig, spec, order, fh, top_in, pw, bar_spot is None and bar_m > 0,
-                            bar_m, bar_px / w)
+                            bar_m, bar_px / w, extra_in)
     foot = ("Red outlines: detected change; yellow: the site's area of interest. "
             + note + (" North is up." if arrow_spot is None else "")
             + (f" {spec.caption}" if spec.caption else ""))
-    fig.text(_LEFT_IN / _W_IN, 0.3 / fh, textwrap.fill(foot, 150), fontsize=_TEXT_PT,
-             va="top", ha="left")
+    if spec.buildings:
+        foot += (" Structures: blue new, orange extended, pink demolished, brown dashed "
+                 "cleared ground, white the standing buildings they are compared with.")
+    fig.text(_LEFT_IN / _W_IN, (0.3 + extra_in) / fh, textwrap.fill(foot, 150),
+             fontsize=_TEXT_PT, va="top", ha="left")
+    if b_lines:
+        fig.text(_LEFT_IN / _W_IN, (extra_in - 0.1) / fh, "\n".join(b_lines),
+                 fontsize=_TEXT_PT, va="top", ha="left", linespacing=1.3)
 
     fig.canvas.draw()
     labels = tuple((k, ref, _bbox(t.get_bbox_patch(), renderer)) for k, ref, t in label_artists)
@@ -381,6 +412,40 @@ def draw_figure(spec: FigureSpec, dpi: int = 300) -> tuple[Figure, Layout]:
     size = fig.canvas.get_width_height()
     return fig, Layout(labels, dets, bars, arrows, tuple(titles), note, tuple(placed_refs),
                        (int(size[0]), int(size[1])))
+
+
+MAX_BUILDING_LINES = 8
+
+
+def _building_lines(buildings: Sequence[Building]) -> list[str]:
+    if not any(b.kind != "unchanged" for b in buildings):
+        return []
+    lines = ["Structures (area ± one-pixel outline error; sizes relative to standing "
+             "buildings):"]
+    changed = [b for b in buildings if b.kind != "unchanged"]
+    lines += [textwrap.shorten(b.text, 190, placeholder=" ...")
+              for b in changed[:MAX_BUILDING_LINES]]
+    if len(changed) > MAX_BUILDING_LINES:
+        lines.append(f"{len(changed) - MAX_BUILDING_LINES} more in the report's table")
+    return lines
+
+
+def _draw_buildings(ax: Axes, buildings: Sequence[Building], panel: int) -> None:
+    """Outlines and refs of the structures that belong on this panel (0 before, 1 after)."""
+    for b in buildings:
+        on = {"demolished": (0,), "cleared_ground": (0, 1)}.get(b.kind, (1,))
+        if panel not in on:
+            continue
+        colour = BUILDING_COLOURS.get(b.kind, "#00c8ff")
+        for p in getattr(b.geom_px, "geoms", [b.geom_px]):
+            if not hasattr(p, "exterior"):
+                continue
+            x, y = p.exterior.xy
+            ax.plot(x, y, color=colour, lw=0.8, zorder=4,
+                    ls="--" if b.kind == "cleared_ground" else "-")
+        rp = b.geom_px.representative_point()
+        ax.text(rp.x, rp.y, b.ref, fontsize=4.5, color=colour, ha="center", va="center",
+                zorder=4, fontweight="bold")
 
 
 def _bbox(patch: object, renderer: object) -> Box:
@@ -406,7 +471,8 @@ def _ticks(axes: list[Axes], to_lonlat: LonLatFn | None, w: int, h: int) -> None
 
 
 def _side_column(fig: Figure, spec: FigureSpec, order: list[int], fh: float, top_in: float,
-                 pw: float, bar_here: bool, bar_m: float, bar_frac: float) -> Axes | None:
+                 pw: float, bar_here: bool, bar_m: float, bar_frac: float,
+                 reserve_in: float = 0.0) -> Axes | None:
     """Locator inset, the site's centre (lat, lon), the largest changes, and the scale bar
     when no panel corner could take it (its axes are returned)."""
     x = (_LEFT_IN + 2 * pw + _GAP_IN + 0.18) / _W_IN
@@ -437,7 +503,8 @@ def _side_column(fig: Figure, spec: FigureSpec, order: list[int], fh: float, top
     if not spec.marks:
         return bar_ax
     line_in = _TEXT_PT * 1.25 / 72
-    room = int(((y * fh - 0.5) / line_in - 3) // 2)  # entries of two lines above the footnote
+    # entries of two lines above the footnote (and the structures' lines under it)
+    room = int(((y * fh - 0.5 - reserve_in) / line_in - 3) // 2)
     shown = order[:max(min(room, 10), 0)]
     lines = ["Largest changes", "(area ± one-pixel outline error)"]
     for i in shown:

@@ -11,7 +11,8 @@ from shapely import affinity
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from sitewatch.evidence.figure import FigureSpec, LonLatFn, Mark, Panel
+from sitewatch.evidence.figure import Building, FigureSpec, LonLatFn, Mark, Panel
+from sitewatch.evidence.structures import cited_items
 from sitewatch.geo.aoi import to_crs
 from sitewatch.geo.grid import Grid
 from sitewatch.model import Run, Scene, Site
@@ -70,4 +71,20 @@ def figure_spec(site: Site, run: Run, before: Scene, after: Scene, before_data: 
               after.credit),
         grid.res_m, to_pixels(site.aoi_geom, grid), marks, heading(site, run), caption,
         pixel_to_lonlat(grid), (c.y, c.x), max_labels,
-        [f.sentence for f in run.flags])
+        [f.sentence for f in run.flags], _buildings(run, grid))
+
+
+def _buildings(run: Run, grid: Grid) -> list[Building]:
+    """The run's changed structures (largest first within each kind) and the standing
+    buildings they are sized against, on the figure."""
+    out = []
+    for item in cited_items(run):
+        try:
+            geom = to_pixels(shape(item["geometry"]), grid)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+        det = item.get("detections") or []
+        text = str(item.get("label", item.get("ref", ""))) + (
+            f" (from {', '.join(det)})" if det else "")
+        out.append(Building(geom, str(item.get("ref", "")), str(item.get("kind", "")), text))
+    return out

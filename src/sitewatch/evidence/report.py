@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sitewatch.evidence.structures import structures_html
 from sitewatch.evidence.swipe import CSS as SWIPE_CSS
 from sitewatch.evidence.swipe import SCRIPT_CSP, SwipeView, swipe_html
 from sitewatch.model import Chip, Flag, Run, Scene, Site
@@ -201,6 +202,7 @@ Imagery: {esc(credits)}.</figcaption></figure>
 that show the same change on the ground; its review state is the analyst's judgement.</p>
 <p class="credit">Areas are geodesic, measured on the WGS84 ellipsoid; the uncertainty is that
 of a one-pixel error along each outline (perimeter x pixel size).</p>
+{structures_html(r)}
 <h2>Provenance</h2>
 <table>{_rows(_scene_rows("Before", d.before) + _scene_rows("After", d.after))}</table>
 <table>{chip_rows}</table>

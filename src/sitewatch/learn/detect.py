@@ -96,7 +96,8 @@ def model_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
                         {"method": "model", "weights": str(pred.source),
                          "backend": pred.backend, "threshold": threshold, "target": target,
                          "min_object_m2": MIN_OBJECT_M2,
-                         "model": {k: pred.meta.get(k) for k in ("format", "recipe", "data")}})
+                         "model": {k: pred.meta.get(k) for k in ("format", "recipe", "data")}},
+                        {"building_before": prob[1], "building_after": prob[2]})
 
 
 PARAMETERS = ("weights", "threshold", "target")

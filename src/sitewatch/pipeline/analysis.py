@@ -20,6 +20,7 @@ from sitewatch.config import Layout
 from sitewatch.detect.methods import DEFAULT_METHOD, common_bands, resolve_method
 from sitewatch.detect.objects import ChangeObject, extract_objects
 from sitewatch.detect.registry import get_detector
+from sitewatch.detect.structures import structures_of
 from sitewatch.errors import InputValueError
 from sitewatch.faults import checkpoint
 from sitewatch.imagery.local import data_band_names
@@ -202,6 +203,9 @@ def _compute(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: Scen
     result = run_method(before_arr, after_arr, names, grid.res_m, params or {})
     _step(progress, "outlining and measuring")
     objects = extract_objects(result, grid.transform, grid.crs, grid.res_m)
+    # buildings of each date, matched and sized (detectors that give building maps)
+    structures = structures_of(result, before_arr, after_arr, names, grid.res_m,
+                               grid.transform, grid.crs, [o.geometry for o in objects])
     t_detect = time.perf_counter() - t0 - t_chips
     parameters = {"method_parameters": result.parameters, "bands": names,
                   "grid": grid.to_dict(), "grid_key": grid.key,
@@ -229,6 +233,8 @@ def _compute(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: Scen
                "valid_area_m2": int(valid.sum()) * grid.res_m ** 2,
                "changed_fraction": changed_px / max(int(valid.sum()), 1),
                "mask_path": str(mask_path)}
+    if structures is not None:
+        summary["structures"] = structures
     run = Run(id=0, run_key=run_key, site_id=site.id, method=method, parameters=parameters,
               versions=versions, before_scene_id=b_scene.id, after_scene_id=a_scene.id,
               status=RunStatus.COMPLETED, started_at=started, finished_at=utcnow(),
