@@ -1,0 +1,214 @@
+"""The multispectral change model's weights, ONNX export and tiled inference.
+
+Weights are a ``torch.save`` dictionary like the RGB model's (:mod:`sitewatch.learn.weights`):
+``state_dict`` as float16 and ``meta`` (JSON) with ``format`` :data:`FORMAT`, the
+architecture, the recipe, the cross-validated figures and the decision threshold. The
+shipped ones are ``weights/s2changenet-v1.pt`` and their ONNX export beside them, which
+ONNX Runtime runs by default (same probabilities within 1e-4); PyTorch is the fallback.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sitewatch.errors import InputFileError
+from sitewatch.fileio import atomic_path
+
+FORMAT = "sitewatch-s2changenet-1"
+DEFAULT_WEIGHTS = "s2changenet-v1.pt"
+ONNX_META_KEY = "sitewatch_meta"
+ONNX_SOURCE_KEY = "sitewatch_source_sha256"
+TILE = 1024
+OVERLAP = 32
+
+
+def default_weights() -> Path:
+    return Path(str(files("sitewatch.learn").joinpath("weights", DEFAULT_WEIGHTS)))
+
+
+def default_onnx() -> Path:
+    return default_weights().with_suffix(".onnx")
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError as exc:
+        raise InputFileError("PyTorch is not installed: pip install 'sitewatch[model]', "
+                             "or give an ONNX model (.onnx) as weights") from exc
+    return torch
+
+
+def save(net: Any, out: Path, meta: dict[str, Any]) -> None:
+    """Write ``net``'s state (floats as float16) and ``meta`` to ``out``, atomically."""
+    torch = _torch()
+    state = {k: (v.half() if v.is_floating_point() else v) for k, v in net.state_dict().items()}
+    with atomic_path(out) as tmp:
+        torch.save({"state_dict": state, "meta": json.dumps(meta | {"format": FORMAT})}, tmp)
+
+
+def load(path: Path) -> tuple[Any, dict[str, Any]]:
+    """An S2ChangeNet in eval mode, float32, and its meta; offline, no pickled code."""
+    torch = _torch()
+    from sitewatch.learn.s2model import S2ChangeNet
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"weights {p} do not exist: train them with "
+                             "'python scripts/train_s2.py' or give weights")
+    try:
+        blob = torch.load(p, map_location="cpu", weights_only=True)
+        meta = json.loads(blob["meta"])
+        if meta.get("format") != FORMAT:
+            raise InputFileError(f"{p} is not a sitewatch multispectral (S2ChangeNet) "
+                                 "weights file")
+        net = S2ChangeNet(tuple(meta["widths"]))
+        net.load_state_dict({k: v.float() if v.is_floating_point() else v
+                             for k, v in blob["state_dict"].items()})
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError, EOFError, AttributeError,
+            pickle.UnpicklingError) as exc:
+        if isinstance(exc, InputFileError):
+            raise
+        raise InputFileError(f"{p} is not a readable S2ChangeNet weights file: give a .pt "
+                             "written by scripts/train_s2.py or its ONNX export") from exc
+    net.eval()
+    return net, meta
+
+
+def _starts(n: int, tile: int, step: int) -> list[int]:
+    if n <= tile:
+        return [0]
+    return [*range(0, n - tile, step), n - tile]
+
+
+def _ramp(n: int, overlap: int) -> np.ndarray:
+    w = np.ones(n, np.float32)
+    k = min(overlap, n // 2)
+    if k > 0:
+        r = (np.arange(k, dtype=np.float32) + 0.5) / k
+        w[:k], w[-k:] = r, r[::-1]
+    return w
+
+
+@dataclass
+class S2Predictor:
+    """A loaded model: ``backend`` is "torch" or "onnx"; ``source`` its file (None for a
+    network in memory)."""
+
+    backend: str
+    model: Any
+    source: Path | None
+    meta: dict[str, Any]
+
+    @classmethod
+    def open(cls, weights: Path | str | None = None, threads: int = 0) -> S2Predictor:
+        """The given weights (.pt with PyTorch, .onnx with ONNX Runtime); by default the
+        shipped ONNX export when ONNX Runtime is installed, else the shipped .pt."""
+        import importlib.util
+
+        path = Path(weights) if weights else default_weights()
+        if (weights is None and importlib.util.find_spec("onnxruntime") is not None
+                and default_onnx().is_file()):
+            path = default_onnx()
+        if path.suffix.lower() == ".onnx":
+            try:
+                import onnxruntime as ort
+            except ImportError as exc:
+                raise InputFileError("onnxruntime is not installed: pip install "
+                                     "'sitewatch[model]'") from exc
+            if not path.is_file():
+                raise InputFileError(f"ONNX model {path} does not exist")
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = threads
+            try:
+                sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # onnxruntime raises its own exception types
+                raise InputFileError(f"{path} is not a readable ONNX model ({exc})") from exc
+            meta = json.loads(sess.get_modelmeta().custom_metadata_map.get(ONNX_META_KEY, "{}"))
+            if meta.get("format") != FORMAT:
+                raise InputFileError(f"{path} is not an export of sitewatch's multispectral "
+                                     "change model")
+            return cls("onnx", sess, path, meta)
+        net, meta = load(path)
+        return cls("torch", net, path, meta)
+
+    def _run(self, a: np.ndarray, b: np.ndarray, present: np.ndarray) -> np.ndarray:
+        if self.backend == "onnx":
+            out = self.model.run(None, {"before": a[None], "after": b[None],
+                                        "present": present[None]})[0]
+            return np.asarray(out[0, 0], dtype=np.float32)
+        import torch
+
+        from sitewatch.learn.s2model import S2Probabilities
+
+        with torch.inference_mode():
+            out = S2Probabilities(self.model)(torch.from_numpy(a[None]),
+                                              torch.from_numpy(b[None]),
+                                              torch.from_numpy(present[None]))
+        return out[0, 0].numpy()
+
+    def probabilities(self, a: np.ndarray, b: np.ndarray, present: np.ndarray,
+                      tile: int = TILE, overlap: int = OVERLAP) -> np.ndarray:
+        """(h, w) change probability of two standardised (12, h, w) dates, in tiles of
+        ``tile`` px overlapping by ``overlap`` px, blended with weights that fall to the
+        tile edges."""
+        from sitewatch.learn.s2bands import MULTIPLE
+
+        _, h, w = a.shape
+        present = np.ascontiguousarray(present, dtype=np.float32)
+        th, tw = min(tile, h), min(tile, w)
+        acc = np.zeros((h, w), np.float32)
+        wsum = np.zeros((h, w), np.float32)
+        for y in _starts(h, th, th - overlap):
+            for x in _starts(w, tw, tw - overlap):
+                ta, tb = a[:, y:y + th, x:x + tw], b[:, y:y + th, x:x + tw]
+                ph, pw = (-th) % MULTIPLE, (-tw) % MULTIPLE
+                if ph or pw:
+                    pad = ((0, 0), (0, ph), (0, pw))
+                    ta, tb = np.pad(ta, pad, mode="reflect"), np.pad(tb, pad, mode="reflect")
+                prob = self._run(np.ascontiguousarray(ta, dtype=np.float32),
+                                 np.ascontiguousarray(tb, dtype=np.float32), present)
+                wt = np.outer(_ramp(th, overlap if h > th else 0),
+                              _ramp(tw, overlap if w > tw else 0))
+                acc[y:y + th, x:x + tw] += prob[:th, :tw] * wt
+                wsum[y:y + th, x:x + tw] += wt
+        return acc / np.maximum(wsum, 1e-6)
+
+
+def export_onnx(weights: Path | None, out: Path) -> Path:
+    """Write the model (change probability) as ONNX, any input size, with the weights'
+    meta and the sha256 of the weights file in its metadata."""
+    import hashlib
+
+    import onnx
+
+    torch = _torch()
+    from sitewatch.learn.s2bands import BANDS
+    from sitewatch.learn.s2model import S2Probabilities
+
+    source = Path(weights) if weights else default_weights()
+    net, meta = load(source)
+    model = S2Probabilities(net).eval()
+    nb = len(BANDS)
+    dummy = (torch.rand(1, nb, 128, 128), torch.rand(1, nb, 128, 128), torch.ones(1, nb))
+    axes = {"before": {2: "height", 3: "width"}, "after": {2: "height", 3: "width"},
+            "probabilities": {2: "height", 3: "width"}}
+    with atomic_path(out) as tmp:
+        torch.onnx.export(model, dummy, str(tmp), input_names=["before", "after", "present"],
+                          output_names=["probabilities"], dynamic_axes=axes, opset_version=17,
+                          dynamo=False)
+        proto = onnx.load(str(tmp))
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        for key, value in ((ONNX_META_KEY, json.dumps(meta, sort_keys=True)),
+                           (ONNX_SOURCE_KEY, digest)):
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+        onnx.save(proto, str(tmp))
+    return out
