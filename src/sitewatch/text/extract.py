@@ -325,8 +325,12 @@ class Extractor:
         """"KYIV, Nov 3 (Reuters) -": where the story was filed, not a site."""
         line_start = self.text.rfind("\n", 0, m.start) + 1
         head = self.text[line_start:min(s.end, line_start + 80)]
-        return m.start - line_start < 40 and bool(DATELINE.match(head)) and \
-            self.text[m.start:m.end].isupper()
+        if m.start - line_start < 40 and bool(DATELINE.match(head)) and \
+                self.text[m.start:m.end].isupper():
+            return True
+        # "Muscat: Drone attacks ...", "Dubai, United Arab Emirates — Iran has ..."
+        return not self.text[line_start:m.start].strip(" \"'“(") and bool(re.match(
+            r"(?:,\s*[A-Z][\w.' ]{1,30})?\s*(?::|—|–|--?)\s", self.text[m.end:m.end + 40]))
 
     def extract(self) -> list[Candidate]:
         cands: list[Candidate] = []
@@ -384,7 +388,8 @@ class Extractor:
                 if LOCATOR.search(before):
                     # "some 25 miles southeast of Shahrud": the site is at that offset,
                     # unless the sentence names the facility it locates
-                    if not named and (off := self._offset_place(m, s)) is not None:
+                    if not named and not self._appositive(mentions, m, s) and \
+                            (off := self._offset_place(m, s)) is not None:
                         kind, why = self._kind(s, "", m.start)
                         cands.append(Candidate(f"{kind} {off.name}", kind, off, m.text,
                                                False, evidence=[self._quote(s, m.start)] +
@@ -477,6 +482,18 @@ class Extractor:
                               inner.place.lon) > 100
             return cities[0].place, near or far
         return inner.place, False
+
+    def _appositive(self, mentions: list[Mention], m: Mention, s: Sentence) -> bool:
+        """Whether the distance before ``m`` describes another place named just before it
+        ("Abqaiq, 60 km southwest of Dhahran")."""
+        lead = self.text[max(s.start, m.start - 90):m.start]
+        at = LOCATOR.search(lead)
+        if at is None:
+            return False
+        cut = m.start - len(lead) + at.start()
+        return any(0 <= cut - o.end <= 12 and re.fullmatch(
+            r"\s*[,(]\s*(?:about|some|around|roughly|approximately|nearly|just|over|under|"
+            r"less than|more than)?\s*", self.text[o.end:cut]) for o in mentions if o is not m)
 
     def _offset_place(self, m: Mention, s: Sentence | None = None) -> Place | None:
         """The point "25 miles southeast of" a town, as a place whose radius is a quarter

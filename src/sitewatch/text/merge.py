@@ -25,7 +25,7 @@ import re
 
 from sitewatch.text.candidate import Candidate
 from sitewatch.text.gazetteer import contains, distance_km, fold
-from sitewatch.text.names import canonical_name, generic, leading_words
+from sitewatch.text.names import canonical_name, generic, leading_words, same_stem
 
 _LOCATED_AT = re.compile(r"^,?\s*(?:which is\s+|is\s+|was\s+)?(?:located|situated|based|sited|"
                          r"lying|housed)\s+(?:at|in|on|inside|within)\s+(?:the\s+)?$", re.I)
@@ -53,9 +53,9 @@ def same(a: Candidate, b: Candidate) -> bool:
         if fa == fb or fa in fb or fb in fa:
             return True
         la, lb = leading_words(a.name), leading_words(b.name)
-        if la and la == lb and _compatible(a, b) and (
-                _same_place(a, b) or a.place is None or b.place is None
-                or "region" in {a.place.kind, b.place.kind}):
+        if same_stem(la, lb) and _compatible(a, b) and (
+                _same_place(a, b) or a.place is None or b.place is None or a.borrowed
+                or b.borrowed or "region" in {a.place.kind, b.place.kind}):
             return True  # "Bohai facility" and "Bohai shipyard"
         wa, wb = set(fa.split()), set(fb.split())
         if (a.place is None or b.place is None) and min(len(wa), len(wb)) >= 2 and (

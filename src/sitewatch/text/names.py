@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 
 from sitewatch.text.gazetteer import fold
-from sitewatch.text.vocabulary import ADJ, LOWER_HEAD
+from sitewatch.text.vocabulary import ADJ, LOWER_HEAD, NUMBER, NUMBER_WORDS
 
 _VESSEL_BEFORE = re.compile(
     r"(?:\b(?:SSGN|SSBN|SSN|SSK|SSB|INS|USS|HMS|RFS|PLAN|RV|MV|MT)"
@@ -36,6 +36,7 @@ _WEAPON_AFTER = re.compile(
     r"^(?:-\d|[- ](?:class|type)\b|\s*\(?(?:SSGN|SSBN|SSN|SSK)\b|"
     r"(?:\s+[\w-]+)?\s+(?:missiles?|rockets?|ballistic|cruise|ICBMs?|IRBMs?|MRBMs?|SRBMs?|"
     r"SLBMs?|drones?|UAVs?|submarines?|destroyers?|frigates?|cruisers?|corvettes?|warships?|"
+    r"(?:landing |cargo |training |patrol )?ships?|vessels?|boats?|tankers?|icebreakers?|"
     r"bombers?|fighters?|jets?|aircraft|launchers?|warheads?|torpedo(?:es)?|tanks?)\b"
     r"(?!\s+(?:\w+\s+)?(?:plants?|factor(?:y|ies)|works|complex(?:es)?|sites?|bases?|"
     r"facilit(?:y|ies)|production|assembly|yards?|shipyards?|range|test|launch|brigade|"
@@ -60,7 +61,7 @@ _HEAD_WORD = re.compile(rf"(?i:{ADJ}|{LOWER_HEAD}|air|airbase|airport|plants?|"
                         r"launch(?:ing)?|satellite|refinery|shipbuilding|machine[- ]building)")
 _OFFSET = re.compile(
     r"\b(?:about|some|around|roughly|approximately|nearly|almost|just|over|under|less than|"
-    r"more than)?\s*(\d+(?:[.,]\d+)?)\s*(km|kilomet(?:re|er)s?|miles?|mi)\s+(?:\([^)]{0,20}\)\s+)?"
+    rf"more than)?\s*({NUMBER})\s*(km|kilomet(?:re|er)s?|miles?|mi)\s+(?:\([^)]{{0,20}}\)\s+)?"
     r"(?:to the\s+)?(north|south|east|west)(?:-?(east|west))?(?:ward)?\s+of\s+(?:the\s+)?"
     r"(?:(?:city|town|village|capital|port) of\s+)?$", re.I)
 _BEARINGS = {"north": 0.0, "east": 90.0, "south": 180.0, "west": 270.0,
@@ -104,6 +105,16 @@ def leading_words(name: str) -> str:
     return fold(" ".join(words))
 
 
+def same_stem(a: str, b: str) -> bool:
+    """Whether two folded proper names are one name, allowing an adjectival ending of up to
+    two letters ("votkinsky" and "votkinsk", "sarovskii" and "sarov")."""
+    if not a or not b:
+        return False
+    short, long_ = sorted((a, b), key=len)
+    return long_ == short or (len(short) >= 4 and long_.startswith(short)
+                              and len(long_) - len(short) <= 2 and " " not in long_[len(short):])
+
+
 def generic(name: str) -> bool:
     """Whether a facility's name ends in a generic head ("Bohai facility", "Saky base")."""
     words = fold(name).split()
@@ -124,7 +135,8 @@ def offset_before(text: str, sentence_start: int, a: int) -> tuple[float, float]
     m = _OFFSET.search(text[max(sentence_start, a - 80):a])
     if not m:
         return None
-    dist = float(m.group(1).replace(",", "."))
+    num = m.group(1).lower()
+    dist = float(NUMBER_WORDS[num]) if num in NUMBER_WORDS else float(num.replace(",", "."))
     if m.group(2).lower().startswith("mi"):
         dist *= 1.609344
     word = m.group(3).lower() + (m.group(4) or "").lower()
@@ -145,4 +157,4 @@ def offset_point(lat: float, lon: float, dist_km: float, bearing_deg: float
 
 
 __all__ = ["acts_as_government", "canonical_name", "described_not_named", "generic",
-           "leading_words", "offset_before", "offset_point", "vessel_or_weapon"]
+           "leading_words", "offset_before", "offset_point", "same_stem", "vessel_or_weapon"]

@@ -15,7 +15,8 @@ ANAPHORA = re.compile(r"\b(?:the|these|those|all|both|two|three|four|five|six|se
 FACILITY_NOUN = re.compile(
     r"\b(?:plants?|factor(?:y|ies)|facilit(?:y|ies)|complex(?:es)?|sites?|works|refiner(?:y|ies)"
     r"|depots?|arsenals?|shipyards?|dockyards?|yards|air ?bases?|airfields?|aerodromes?"
-    r"|ports?|terminals?|bases?|cosmodromes?|launch(?:ing)? (?:pads?|sites?|stations?)"
+    r"|ports?|terminals?|bases?(?!\s+(?:its|their|his|her|our|on|upon)\b)|cosmodromes?"
+    r"|launch(?:ing)? (?:pads?|sites?|stations?)"
     r"|test(?:ing)? (?:sites?|ranges?|grounds?)|proving grounds?|ranges|enterprises?"
     r"|installations?|compounds?|mines?|warehouses?|hangars?|silos?|halls?|workshops?"
     r"|production lines?|reactors?|zones?)\b", re.I)
@@ -47,7 +48,8 @@ KINDS: list[tuple[re.Pattern[str], str]] = [
                 r"warehouses?)|arsenals?", re.I), "depot or arsenal"),
     (re.compile(r"ammunition|munitions?|shells?\b|artillery (?:plant|factory)", re.I),
      "ammunition plant"),
-    (re.compile(r"\bdrones?\b|\bUAVs?\b|Shahed|Geran", re.I), "drone factory"),
+    (re.compile(r"\b(?:drones?|UAVs?)\b(?!\s+(?:attacks?|strikes?|raids?|hits?|debris|"
+                r"fragments?))|Shahed|Geran", re.I), "drone factory"),
     (re.compile(r"arsenals?|depots?|storage", re.I), "depot or arsenal"),
     (re.compile(r"naval base|submarine base|military (?:base|complex)|garrison|barracks",
                 re.I), "military base"),
@@ -77,7 +79,15 @@ LOWER_HEAD = (r"(?:refinery|plant|factory|works|shipyard|dockyard|complex|site|b
               r"range|station|cosmodrome|yard|reactor|zone|park)")
 NAMED_LOWER = re.compile(rf"\b((?:St\.\s)?[A-Z][\w'’-]+(?:[\s-][A-Z][\w'’-]+){{0,2}}"
                           rf"(?:\s+{ADJ}){{0,3}}\s+{LOWER_HEAD})\b")
-LOCATOR = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:km|kilomet(?:re|er)s?|miles?|mi)\s+(?:to the\s+)?"
+NUMBER_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+                "seven": 7, "eight": 8, "nine": 9, "ten": 10, "fifteen": 15, "twenty": 20,
+                "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+                "eighty": 80, "ninety": 90, "a hundred": 100, "hundred": 100,
+                "a thousand": 1000, "thousand": 1000, "several": 5, "a few": 3}
+NUMBER = (r"(?:\d+(?:[.,]\d+)?|(?:a |one |two |three |several |a few )?(?:hundred|thousand)|"
+          r"a few|several|one|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty|"
+          r"thirty|forty|fifty|sixty|seventy|eighty|ninety)")
+LOCATOR = re.compile(rf"\b{NUMBER}\s*(?:km|kilomet(?:re|er)s?|miles?|mi)\s+(?:to the\s+)?"
                       r"(?:north|south|east|west)(?:-?(?:east|west))?(?:ward)?\s+of\s*$",
                       re.I)
 DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,40}(?:,\s*[A-Z][\w.]*\s*\d{0,2})?\s*"
