@@ -34,6 +34,8 @@ __all__ = ["Footprint", "building_instances", "footprints", "regularise"]
 MIN_BUILDING_M2 = 20.0
 #: an outline that fills this share of its minimum rotated rectangle is the rectangle
 RECTANGLE_FILL = 0.85
+#: a distance peak splits buildings when it stands this many pixels above its saddle
+SPLIT_PX = 1.5
 #: edges within this many degrees of the dominant orientation (or its right angle) snap to it
 SNAP_DEG = 30.0
 
@@ -121,11 +123,11 @@ def building_instances(prob: np.ndarray, threshold: float = 0.5, gsd_m: float | 
 
     Pixels at or above ``threshold`` are buildings; touching buildings are split by a
     watershed of the distance to the background from one marker per distance peak that
-    stands at least 1.5 px (h-maxima) above the saddle to its neighbour, so that a notch
+    stands at least :data:`SPLIT_PX` (h-maxima) above the saddle to its neighbour, so that a notch
     between two roofs splits them and the staircase of one roof's edge does not.
     Instances under ``min_px`` pixels (default :data:`MIN_BUILDING_M2`) are dropped.
     """
-    from skimage.morphology import h_maxima
+    from skimage.morphology import local_maxima, reconstruction
     from skimage.segmentation import watershed
 
     if prob.ndim != 2:
@@ -140,8 +142,13 @@ def building_instances(prob: np.ndarray, threshold: float = 0.5, gsd_m: float | 
     if not mask.any():
         return np.zeros(prob.shape, np.int32), 0
     dist = ndimage.distance_transform_edt(mask)
-    peaks = h_maxima(ndimage.gaussian_filter(dist, 0.7), 1.5)
-    markers, _ = ndimage.label(peaks & mask, structure=np.ones((3, 3), bool))
+    # the h-maxima transform (reconstruction of the distance less h under itself) and its
+    # regional maxima: a peak lower than h above its saddle joins its neighbour
+    # (skimage's h_maxima split the ridge of a slightly rotated rectangle on floats)
+    smooth = ndimage.gaussian_filter(dist, 0.7)
+    domes = reconstruction(smooth - SPLIT_PX, smooth, method="dilation")
+    peaks = local_maxima(domes, connectivity=2) & mask
+    markers, _ = ndimage.label(peaks, structure=np.ones((3, 3), bool))
     labels = watershed(-dist, markers, mask=mask, connectivity=1)
     # a component without a marker (thin, flat) is one building
     unlabelled, n_un = ndimage.label(mask & (labels == 0), structure=st)
@@ -161,6 +168,37 @@ def _outline(inst: np.ndarray) -> Polygon:
               for g, v in features.shapes(inst.astype(np.uint8), mask=inst, connectivity=4)
               if v == 1]
     return max(shells, key=lambda p: p.area)
+
+
+def _pixel_rectangle(inst: np.ndarray) -> Polygon:
+    """The minimum rotated rectangle of the instance's pixel centres, grown to the edges
+    the pixels sample: an edge along the pixel grid lies half a pixel beyond its centres;
+    a tilted edge of n pixels' length passes centres at about 1 / (n sin(tilt)) offsets,
+    the outermost about half that inside it. So an axis-aligned block gets its exact
+    outline and a rotated one is not inflated by its staircase's corners."""
+    rows, cols = np.nonzero(inst)
+    pts = shapely.multipoints(np.column_stack([cols + 0.5, rows + 0.5]))
+    rect = shapely.minimum_rotated_rectangle(pts)
+    if not isinstance(rect, Polygon) or rect.area <= 0:  # a line of pixels: its own frame
+        c = np.asarray(rect.coords)
+        d = c[-1] - c[0]
+        theta = math.atan2(d[1], d[0]) if np.hypot(*d) > 0 else 0.0
+        length = float(np.hypot(*d))
+        base = shapely.box(-length / 2 - 0.5, -0.5, length / 2 + 0.5, 0.5)
+        return affinity.translate(affinity.rotate(base, theta, origin=(0, 0),
+                                                  use_radians=True), *c.mean(axis=0))
+    c = np.asarray(rect.exterior.coords)[:4]
+    centre = c.mean(axis=0)
+    e1, e2 = c[1] - c[0], c[2] - c[1]
+    n1, n2 = float(np.hypot(*e1)), float(np.hypot(*e2))
+    u1, u2 = e1 / n1, e2 / n2
+    tilt = abs(math.sin(2 * math.atan2(u1[1], u1[0]))) / 2  # ~sin of the tilt, small angles
+    # growth of each side: the sides along u1 (length n1) bound the extent along u2
+    g1 = 0.5 / max(1.0, (n2 + 1) * tilt)  # along u1, bounded by the sides of length n2
+    g2 = 0.5 / max(1.0, (n1 + 1) * tilt)
+    grown = [p + np.sign(np.dot(p - centre, u1)) * g1 * u1
+             + np.sign(np.dot(p - centre, u2)) * g2 * u2 for p in c]
+    return shapely.Polygon(grown)
 
 
 def _orientation(rect: Polygon) -> tuple[float, float, float]:
@@ -270,15 +308,25 @@ def regularise(inst: np.ndarray, snap_deg: float = SNAP_DEG
     is invalid or covers the pixels worse than the plain simplification is not used.
     """
     raw = _outline(inst)
-    rect = raw.minimum_rotated_rectangle
-    if not isinstance(rect, Polygon) or rect.area <= 0:  # a line of pixels
-        rect = raw.envelope
+    rect = _pixel_rectangle(inst)
     length, width, theta = _orientation(rect)
     # azimuth in the pixel frame (x right, y down): clockwise from up
     orientation = math.degrees(math.atan2(math.cos(theta), -math.sin(theta))) % 180.0
     pix = raw  # the staircase covers the instance exactly
-    if raw.area >= RECTANGLE_FILL * rect.area:
-        poly = shapely.normalize(rect)
+    if float(inst.sum()) >= RECTANGLE_FILL * rect.area:
+        # the rectangle of the instance's area: its sides brought in alike by d, from
+        # (length - d)(width - d) = pixels (the blob's corners are rounded, its bulges
+        # are not the building's)
+        n = float(inst.sum())
+        d = ((length + width) - math.sqrt((length - width) ** 2 + 4 * n)) / 2
+        poly = rect
+        if d > 0:
+            c = rect.centroid
+            flat = affinity.rotate(rect, -theta, origin=c, use_radians=True)
+            flat = affinity.scale(flat, (length - d) / length, (width - d) / width, origin=c)
+            poly = affinity.rotate(flat, theta, origin=c, use_radians=True)
+            length, width = length - d, width - d
+        poly = shapely.normalize(poly)
         return poly, length, width, orientation, _iou(poly, pix)
     centre = rect.centroid
     turned = affinity.rotate(raw, -theta, origin=centre, use_radians=True)

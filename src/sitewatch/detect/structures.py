@@ -4,10 +4,12 @@ From the building probability of each date (:mod:`sitewatch.detect.footprints`) 
 change mask of the pair, every building becomes one structure:
 
 - ``new``: standing after, overlapping no building before, and at least
-  :data:`MIN_SUPPORT` of it changed;
+  :data:`MIN_SUPPORT` of it changed (or over older building(s) whose shared part changed
+  too: rebuilt, :data:`REBUILT_SHARE`);
 - ``demolished``: standing before, overlapping no building after, and changed;
-- ``extended``: a building after that covers building(s) before and adds at least
-  :data:`MIN_ADDED_M2` (and two area uncertainties) of changed ground: ``added_area_m2``;
+- ``extended``: a building after that covers building(s) before, unchanged where they
+  were, and adds at least :data:`MIN_ADDED_M2` of changed ground (and 15% of the old
+  area): ``added_area_m2``;
 - ``unchanged``: the rest (a building seen on one date only, where the pair shows no
   change, is the model missing it on the other date: counted as standing on both);
 - ``cleared_ground``: change that no building of either date explains, where the visible
@@ -55,6 +57,8 @@ __all__ = ["KINDS", "RelativeSize", "Structure", "StructureChange", "relative_te
 KINDS = ("new", "extended", "demolished", "cleared_ground", "unchanged")
 #: share of a building's pixels (or of its added part) that must be changed to count
 MIN_SUPPORT = 0.3
+#: a building over older one(s) whose shared part changed this much is new (rebuilt)
+REBUILT_SHARE = 0.5
 #: two buildings of two dates are one when they share this share of the smaller one
 MIN_OVERLAP = 0.3
 #: smallest extension reported, m2 (or 80 px at unknown pixel size)
@@ -261,7 +265,13 @@ def structure_change(building_before: np.ndarray, building_after: np.ndarray,
         added_share = float((new_part & change).sum() / max(int(new_part.sum()), 1))
         extra: dict[str, Any] = {"change_px": int(ch_a[j]), "change_share": share}
         unc = float(added.length) * (gsd_m ** 2) if gsd_m else None
-        if (added_px >= min_added_px and added_share >= MIN_SUPPORT
+        old_part = (lab_a == j) & in_old
+        old_share = float((old_part & change).sum() / max(int(old_part.sum()), 1))
+        if old_share >= REBUILT_SHARE and share >= MIN_SUPPORT:
+            # the "old" building is itself changed: a building rebuilt, or one the model
+            # half-saw on the empty ground before: new (what stood there before is kept)
+            kind = "new"
+        elif (added_px >= min_added_px and added_share >= MIN_SUPPORT
                 and added_px >= 2 * float(added.length)
                 and added_px >= 0.15 * float(union.area)):
             kind = "extended"
