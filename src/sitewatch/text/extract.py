@@ -236,8 +236,9 @@ class Extractor:
                         best = (d, kind)
             if best is not None:
                 return best[1], None
-        window = [s for s in self.sents if s.paragraph == sent.paragraph
-                  and abs(s.index - sent.index) <= 2]
+        # the sentences around it; a news story's paragraphs are often one sentence each,
+        # so the window crosses paragraph breaks (but never more than two sentences)
+        window = [s for s in self.sents if abs(s.index - sent.index) <= 2]
         ordered = [sent] + sorted((s for s in window if s is not sent),
                                   key=lambda s: abs(s.index - sent.index))
         for s in ordered:
@@ -388,7 +389,8 @@ class Extractor:
                 if LOCATOR.search(before):
                     # "some 25 miles southeast of Shahrud": the site is at that offset,
                     # unless the sentence names the facility it locates
-                    if not named and not self._appositive(mentions, m, s) and \
+                    if not self._locates_named(named, m, s) and \
+                            not self._appositive(mentions, m, s) and \
                             (off := self._offset_place(m, s)) is not None:
                         kind, why = self._kind(s, "", m.start)
                         cands.append(Candidate(f"{kind} {off.name}", kind, off, m.text,
@@ -482,6 +484,21 @@ class Extractor:
                               inner.place.lon) > 100
             return cities[0].place, near or far
         return inner.place, False
+
+    def _locates_named(self, named: list[tuple[str, int, int, str]], m: Mention,
+                       s: Sentence) -> bool:
+        """Whether the distance before ``m`` locates a facility the sentence names before
+        it ("the Yongbyon nuclear complex, ..., about 90 km north of Pyongyang"), not one
+        that is itself the reference point ("165 km to the northeast of the existing
+        Semnan space centre and 40 km southeast of the city of Shahrud")."""
+        for _, a, _b, _ in named:
+            if a >= m.start:
+                continue
+            lead = self.text[max(s.start, a - 80):a]
+            if not re.search(r"\b(?:north|south|east|west)\w*\s+of\s+(?:the\s+)?(?:\w+\s+)?$",
+                             lead, re.I):
+                return True
+        return False
 
     def _appositive(self, mentions: list[Mention], m: Mention, s: Sentence) -> bool:
         """Whether the distance before ``m`` describes another place named just before it

@@ -46,8 +46,18 @@ def _same_place(a: Candidate, b: Candidate) -> bool:
                                                       b.place.lon) < 1.0
 
 
+def _offset_of(a: Candidate, b: Candidate) -> bool:
+    """Whether ``a`` is placed at a distance and bearing from ``b``'s town ("40 km
+    southeast of Shahrud" and "the Shahrud site"), in one sentence."""
+    return a.place is not None and b.place is not None and b.place.kind == "city" and \
+        a.place.name.endswith(f" of {b.place.name}") and a.kind == b.kind and \
+        bool({e.start for e in a.evidence} & {e.start for e in b.evidence})
+
+
 def same(a: Candidate, b: Candidate) -> bool:
     """Whether two candidates are one facility by their names and places."""
+    if _offset_of(a, b) or _offset_of(b, a):
+        return True
     if a.named and b.named:
         fa, fb = fold(a.name), fold(b.name)
         if fa == fb or fa in fb or fb in fa:
@@ -117,6 +127,9 @@ def _absorb(target: Candidate, c: Candidate) -> None:
         target.kind = c.kind
     if _same_place(target, c):
         target.borrowed = target.borrowed and c.borrowed  # one mention says where it is
+    if _offset_of(c, target):  # the distance and bearing say where it is
+        target.place, target.near, target.borrowed = c.place, c.near, False
+        target.name = c.name if not target.named else target.name
     if target.place is None and c.place is not None:
         target.place, target.near, target.place_text = c.place, c.near, c.place_text
         target.borrowed = c.borrowed

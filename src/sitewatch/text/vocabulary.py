@@ -87,9 +87,10 @@ NUMBER_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "s
 NUMBER = (r"(?:\d+(?:[.,]\d+)?|(?:a |one |two |three |several |a few )?(?:hundred|thousand)|"
           r"a few|several|one|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty|"
           r"thirty|forty|fifty|sixty|seventy|eighty|ninety)")
-LOCATOR = re.compile(rf"\b{NUMBER}\s*(?:km|kilomet(?:re|er)s?|miles?|mi)\s+(?:to the\s+)?"
-                      r"(?:north|south|east|west)(?:-?(?:east|west))?(?:ward)?\s+of\s*$",
-                      re.I)
+LOCATOR = re.compile(rf"\b{NUMBER}\s*(?:km|kilomet(?:re|er)s?|miles?|mi)\s+"
+                     r"(?:\([^)]{0,20}\)\s+)?(?:to the\s+)?"
+                     r"(?:north|south|east|west)(?:-?(?:east|west))?(?:ward)?\s+of\s+"
+                     r"(?:(?:the\s+)?(?:city|town|village|capital|port) of\s*)?$", re.I)
 DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,40}(?:,\s*[A-Z][\w.]*\s*\d{0,2})?\s*"
                        r"(?:\([A-Za-z ]+\))?\s*[-–—]")
 CAP_SEQ = re.compile(r"(?:St\.\s|Saint\s)?[A-Z][\w'’]*(?:-[A-Za-z][\w'’]*)*"
