@@ -43,6 +43,7 @@ eval: $(STAMP)
 	$(BIN)/python scripts/evaluate_detect.py --method model
 	$(BIN)/python scripts/compare_cold.py
 	$(BIN)/python scripts/evaluate_text.py
+	$(BIN)/python scripts/evaluate_footprints.py
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
