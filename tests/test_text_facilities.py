@@ -139,8 +139,20 @@ def test_a_description_is_not_a_name_and_joins_the_named_base() -> None:
     # base" at Crimea's centre were four sites, the nearest 43 km from the base
     (base,) = extract_sites(_excerpt("bbc-saky-2022-08"))
     assert base["name"] == "Saky base" and base["kind"] == "airbase"
-    assert _km(base, 45.09306, 33.59500) < 5  # "Saky" is Saki, the town inside Crimea
-    assert base["placement"] == "town"
+    # "Saky" is Saki, the town inside Crimea, and Saki Air Base is in the airfield table
+    assert base["placement"] == "facility" and "Saki Air Base" in base["aliases"]
+    assert _km(base, 45.09306, 33.59500) < 1 and base["radius_m"] <= 2_000
+
+
+def test_an_air_base_named_after_its_town_is_placed_at_its_airfield() -> None:
+    # Maxar via Storyful, https://uk.news.yahoo.com/satellite-images-show-bomber-aviation-004240054.html
+    # (2022-12): the base was put at the centre of Engels, 7 km from its runway
+    text = ("Satellite imagery taken days before an explosion at an airbase in Engels, "
+            "Russia, on December 5, shows an active bomber aviation unit at the base.")
+    (base,) = extract_sites(text)
+    assert base["kind"] == "airbase" and base["placement"] == "facility"
+    assert _km(base, 51.48111, 46.21056) < 3  # Engels-2 (Wikipedia), 7 km from the town
+    assert "Engels Airbase" in base["aliases"]
 
 
 def test_a_site_placed_by_distance_and_bearing_from_a_town() -> None:

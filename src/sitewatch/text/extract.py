@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sitewatch.text.airfields import snap_airfields
 from sitewatch.text.candidate import NAMED_TOWN_RADIUS_M, Candidate, Evidence
 from sitewatch.text.dates import find_dates
 from sitewatch.text.facilities import FacilityIndex
@@ -412,6 +413,7 @@ class Extractor:
                                        ([self._quote(why)] if why else []),
                                        aliases={m.text}, paragraphs={s.paragraph}))
         merged = merge_candidates(self.text, cands)
+        snap_airfields(merged)
         merged += place_by_coordinates(self, merged)
         doubt_far(self, merged)
         self._attach_dates(merged)
