@@ -39,3 +39,38 @@ def test_aligned_grid_reads_the_window_like_the_warp(samples, tmp_path, monkeypa
     assert local._aligned_window(info, crs.to_string(), target * Affine.translation(0.5, 0)
                                  ) is None
     assert local._aligned_window(info, crs.to_string(), target * Affine.scale(2)) is None
+
+
+def test_site_grid_follows_the_scene_lattice(samples, tmp_path):
+    """The cloud-cover chips' 10 m pixels start 5 m off multiples of 10 m (Landsat's 30 m
+    pixels start 15 m off, too): the site's grid takes the scene's lattice, so the scene
+    is read as it is, pixel for pixel, not resampled by half a pixel."""
+    from pyproj import Transformer
+
+    import sitewatch
+    from sitewatch.geo.grid import site_grid
+    from sitewatch.pipeline.chips import grid_for
+
+    chip = sorted((samples / "georef-rasters" / "sentinel2-cloudcover-chips"
+                   / "train_features").iterdir())[0]
+    with rasterio.open(chip / "B04.tif") as ds:
+        crs, tf, pixels = ds.crs, ds.transform, ds.read(1)
+    assert tf.c % 10 != 0  # the real lattice is off multiples of the pixel size
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(
+        *(tf * (256, 256)))
+    ws = sitewatch.open_workspace(tmp_path / "ws")
+    site = ws.add_site("lattice", lat=lat, lon=lon, radius_m=600)
+    scene = ws.import_scene(site, chip / "B04.tif", date="2020-05-01", bands=["red"],
+                            provider="Copernicus Sentinel-2")
+    grid = grid_for(site, [scene])
+    plain = site_grid(site.aoi_geom, scene.gsd_m)
+    assert plain.west % 10 == 0 and (grid.west - tf.c) % 10 == 0
+    assert grid.crs == plain.crs and grid.res_m == plain.res_m
+    assert abs(grid.west - plain.west) <= 10 and abs(grid.north - plain.north) <= 10
+    info = local.inspect_image(chip / "B04.tif")
+    at = local._aligned_window(info, grid.crs, grid.transform)
+    assert at is not None
+    col, row = at
+    read = local.read_onto(info, grid.crs, grid.transform, grid.width, grid.height)
+    np.testing.assert_array_equal(read[0], pixels[row:row + grid.height,
+                                                  col:col + grid.width].astype(np.float32))

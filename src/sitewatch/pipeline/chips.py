@@ -4,6 +4,7 @@ stored as tiled ZSTD GeoTIFFs in the workspace and recorded in the catalog with 
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from sitewatch.config import Layout
 from sitewatch.errors import GeometryError
 from sitewatch.geo.aoi import to_crs
 from sitewatch.geo.coreg import estimate_shift_in
-from sitewatch.geo.grid import Grid, site_grid
+from sitewatch.geo.grid import Grid, Lattice, site_grid
 from sitewatch.imagery.local import ImageInfo, read_onto_grid
 from sitewatch.imagery.write import read_chip, write_chip
 from sitewatch.model import Chip, Scene, Site
@@ -39,8 +40,18 @@ class ChipData:
 
 
 def grid_for(site: Site, scenes: Sequence[Scene]) -> Grid:
-    """The site's grid at the finest pixel size among its scenes."""
-    return site_grid(site.aoi_geom, min(s.gsd_m for s in scenes))
+    """The site's grid at the finest pixel size among its scenes, on the pixel lattice of
+    the first of them at that size when it is in the site's CRS (that scene is then read
+    without resampling)."""
+    gsd = min(s.gsd_m for s in scenes)
+    anchor = next(s for s in scenes if math.isclose(s.gsd_m, gsd, rel_tol=1e-9))
+    return site_grid(site.aoi_geom, gsd, lattice=scene_lattice(anchor))
+
+
+def scene_lattice(scene: Scene) -> Lattice:
+    """The pixel lattice of a scene, from its bounds and size."""
+    w, s, e, n = scene.bounds
+    return (scene.crs, (e - w) / scene.width, (n - s) / scene.height, w, n)
 
 
 def aoi_mask(site: Site, grid: Grid) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import statistics
 import time
 import warnings
@@ -42,7 +43,7 @@ from sitewatch.imagery.masks import MASK_KINDS, clear_mask
 from sitewatch.imagery.write import atomic_path, write_cog
 from sitewatch.model import Scene, Site, Timeline
 from sitewatch.pipeline.analysis import software_versions
-from sitewatch.pipeline.chips import aoi_mask
+from sitewatch.pipeline.chips import aoi_mask, scene_lattice
 from sitewatch.pipeline.watchlist import scene_info
 
 log = logging.getLogger(__name__)
@@ -118,8 +119,10 @@ def scene_features(data: np.ndarray, names: list[str], scene: Scene, inside: np.
 
 
 def timeline_grid(site: Site, scenes: list[Scene]) -> Grid:
-    return site_grid(site.aoi_geom, statistics.median(s.gsd_m for s in scenes),
-                     max_px=MAX_TIMELINE_PX)
+    gsd = statistics.median(s.gsd_m for s in scenes)
+    anchor = next((s for s in scenes if math.isclose(s.gsd_m, gsd, rel_tol=1e-9)), None)
+    return site_grid(site.aoi_geom, gsd, max_px=MAX_TIMELINE_PX,
+                     lattice=None if anchor is None else scene_lattice(anchor))
 
 
 def read_series(scenes: list[Scene], grid: Grid, inside: np.ndarray,
