@@ -46,13 +46,21 @@ class ChangeResult:
 
 def clean_mask(mask: np.ndarray, min_px: int, opening_px: int = 1) -> np.ndarray:
     """Morphological clean-up: opening, closing, hole filling, then drop objects
-    smaller than ``min_px`` pixels. Boolean (h, w) in and out."""
+    smaller than ``min_px`` pixels. Boolean (h, w) in and out.
+
+    The same as SciPy's ``binary_opening``, ``binary_closing`` (cross structure, pixels
+    outside the image unset) and ``binary_fill_holes``, written as shifted boolean
+    operations and one labelling of the background: several times faster on large masks
+    (a test checks they agree)."""
     st = ndimage.generate_binary_structure(2, 1)
-    out = mask
+    out = mask.astype(bool, copy=False)
+    if out.ndim != 2:
+        raise ValueError(f"a change mask is (h, w), not of shape {out.shape}")
     if opening_px > 0:
-        out = ndimage.binary_opening(out, structure=st, iterations=opening_px)
-        out = ndimage.binary_closing(out, structure=st, iterations=opening_px)
-    out = ndimage.binary_fill_holes(out)
+        for step in (_erode, _dilate, _dilate, _erode):
+            for _ in range(opening_px):
+                out = step(out)
+    out = _fill_holes(out, st)
     labels, n = ndimage.label(out, structure=st)
     if n == 0:
         return out
@@ -60,3 +68,37 @@ def clean_mask(mask: np.ndarray, min_px: int, opening_px: int = 1) -> np.ndarray
     keep = sizes >= min_px
     keep[0] = False
     return keep[labels]
+
+
+def _erode(x: np.ndarray) -> np.ndarray:
+    """Erosion by the 4-neighbour cross; pixels outside the image count as unset."""
+    out = x.copy()
+    out[1:] &= x[:-1]
+    out[:-1] &= x[1:]
+    out[:, 1:] &= x[:, :-1]
+    out[:, :-1] &= x[:, 1:]
+    out[0] = out[-1] = False
+    out[:, 0] = out[:, -1] = False
+    return out
+
+
+def _dilate(x: np.ndarray) -> np.ndarray:
+    """Dilation by the 4-neighbour cross."""
+    out = x.copy()
+    out[1:] |= x[:-1]
+    out[:-1] |= x[1:]
+    out[:, 1:] |= x[:, :-1]
+    out[:, :-1] |= x[:, 1:]
+    return out
+
+
+def _fill_holes(x: np.ndarray, st: np.ndarray) -> np.ndarray:
+    """Unset regions (4-connected) that do not reach the image's edge, set."""
+    labels, n = ndimage.label(~x, structure=st)
+    if n == 0:
+        return x
+    outside = np.zeros(n + 1, bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        outside[edge] = True
+    outside[0] = True  # label 0: the set pixels themselves
+    return x | ~outside[labels]

@@ -53,50 +53,78 @@ class CvaParams:
 FIT_SAMPLE = 250_000
 
 
-def _standardise(x: np.ndarray, valid: np.ndarray | None) -> tuple[float, float]:
-    """Mean and standard deviation of ``x`` over ``valid`` (None: every pixel)."""
-    v = x if valid is None else x[valid]
-    # float64 accumulators: float32 sums of values near its largest overflow to inf
-    sd = float(v.std(dtype=np.float64))
-    return float(v.mean(dtype=np.float64)), sd if 0 < sd < np.inf else 1.0
+def _sample(valid: np.ndarray) -> np.ndarray:
+    """Flat positions of a regular subsample of at most about FIT_SAMPLE valid pixels
+    (deterministic; every valid pixel of a small image)."""
+    if valid.all():
+        return np.arange(0, valid.size, max(1, valid.size // FIT_SAMPLE))
+    where = np.flatnonzero(valid)
+    return where[::max(1, where.size // FIT_SAMPLE)]
 
 
-def normalise_pair(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
-                   invariant_quantile: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """Relative radiometric normalisation; returns both stacks as z-scores of ``before``.
+def _moments(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-band mean and standard deviation of (bands, n) samples, in float64; a constant
+    or overflowing band gets a deviation of 1."""
+    mean, sd = v.mean(axis=1), v.std(axis=1)
+    sd[~((sd > 0) & (sd < np.inf))] = 1.0
+    return mean, sd
+
+
+def _coefficients(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
+                  invariant_quantile: float) -> tuple[np.ndarray, ...]:
+    """(mb, sb, ma, sa, slope, intercept) per band, from a sample of the valid pixels: the
+    z-scores of each date, and the line matching ``after``'s z-scores to ``before``'s over
+    the pseudo-invariant pixels (those whose first-pass change magnitude is at most its
+    ``invariant_quantile``). A sample of FIT_SAMPLE pixels gives the same lines as every
+    pixel to well under 1e-3; images that small use every pixel."""
+    n = before.shape[0]
+    picks = _sample(valid)
+    b = before.reshape(n, -1)[:, picks].astype(np.float64)
+    a = after.reshape(n, -1)[:, picks].astype(np.float64)
+    mb, sb = _moments(b)
+    ma, sa = _moments(a)
+    # z-scores of both dates at the sampled pixels, in place
+    b -= mb[:, None]
+    b /= sb[:, None]
+    a -= ma[:, None]
+    a /= sa[:, None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        first = np.einsum("ij,ij->j", a - b, a - b)  # n times the mean square
+    slope, intercept = np.ones(n), np.zeros(n)
+    finite = np.isfinite(first)
+    if finite.any():
+        pif = finite & (first <= np.quantile(first[finite], invariant_quantile))
+        if int(pif.sum()) >= 10:
+            for i in range(n):
+                x, y = a[i, pif], b[i, pif]
+                # least squares y = slope * x + intercept, in closed form
+                dx = x - x.mean()
+                var = float(dx @ dx)
+                if var > 0:  # a constant band (a blank scene): no gain to fit
+                    slope[i] = float(dx @ (y - y.mean())) / var
+                    intercept[i] = y.mean() - slope[i] * x.mean()
+    return mb, sb, ma, sa, slope, intercept
+
+
+def normalised_difference(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
+                          invariant_quantile: float = 0.5) -> np.ndarray:
+    """``after`` minus ``before`` after relative radiometric normalisation, in z-scores of
+    ``before``: (bands, h, w) float32, one pass over each band.
 
     Each band of ``after`` is matched to ``before`` by a linear fit over pseudo-invariant
-    pixels (those whose first-pass change magnitude is below ``invariant_quantile``),
-    which removes gain/offset differences of illumination, season and sensor.
-    Inputs are (bands, h, w) float32; outputs too.
+    pixels, which removes gain/offset differences of illumination, season and sensor.
     """
-    zb = np.empty_like(before, dtype=np.float32)
-    za = np.empty_like(after, dtype=np.float32)
-    where = None if valid.all() else valid
+    mb, sb, ma, sa, slope, intercept = _coefficients(before, after, valid,
+                                                     invariant_quantile)
+    out = np.empty(before.shape, np.float32)
+    tmp = np.empty(before.shape[1:], np.float32)
     for i in range(before.shape[0]):
-        mb, sb = _standardise(before[i], where)
-        ma, sa = _standardise(after[i], where)
-        zb[i] = (before[i] - mb) / sb
-        za[i] = (after[i] - ma) / sa
-    first = _rms_difference(za, zb)
-    # the fit needs a sample, not every pixel: a regular subsample of at most
-    # FIT_SAMPLE pixels (deterministic) gives the same line to well under 1e-3
-    first_valid = first.ravel() if where is None else first[valid]
-    step = max(1, first_valid.size // FIT_SAMPLE)
-    cut = np.quantile(first_valid[::step], invariant_quantile)
-    # the pseudo-invariant pixels' positions, every step-th: the fit reads only those
-    picks = np.flatnonzero(valid & (first <= cut))
-    n_pif = int(picks.size)
-    if n_pif >= 10:
-        picks = picks[::max(1, n_pif // FIT_SAMPLE)]
-        for i in range(before.shape[0]):
-            x, y = za[i].ravel()[picks], zb[i].ravel()[picks]
-            if not np.ptp(x) > 0:  # a constant band (a blank scene): no gain to fit
-                continue
-            slope, intercept = np.polyfit(x.astype(np.float64), y.astype(np.float64), 1)
-            za[i] *= np.float32(slope)
-            za[i] += np.float32(intercept)
-    return zb, za
+        # slope * (a - ma) / sa + intercept - (b - mb) / sb, as a * k - b / sb + c
+        np.multiply(after[i], np.float32(slope[i] / sa[i]), out=out[i])
+        np.multiply(before[i], np.float32(1.0 / sb[i]), out=tmp)
+        out[i] -= tmp
+        out[i] += np.float32(intercept[i] - slope[i] * ma[i] / sa[i] + mb[i] / sb[i])
+    return out
 
 
 def _rms_difference(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
@@ -143,12 +171,10 @@ def cva_change(before: np.ndarray, after: np.ndarray, band_names: Sequence[str],
     valid = np.isfinite(before).all(axis=0) & np.isfinite(after).all(axis=0)
     if valid.sum() < 64:
         raise InputValueError("fewer than 64 pixels have data in both images: nothing to compare")
-    zb, za = normalise_pair(before, after, valid, p.invariant_quantile)
     # smoothing is linear: smoothing the difference equals the difference of the smoothed
     # stacks, at half the filtering
-    za -= zb
-    diff = _smooth(za, valid, p.smooth_sigma_px)
-    del za, zb
+    diff = _smooth(normalised_difference(before, after, valid, p.invariant_quantile), valid,
+                   p.smooth_sigma_px)
     magnitude = _rms_difference(diff)
     del diff
     magnitude[~valid] = np.nan
