@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -82,7 +83,7 @@ def _shift(px: int) -> int:
 
 
 def _analyze_new_site(before: Path, after: Path, crs: str, tf: Affine, px: int,
-                      shift: int) -> tuple[float, int]:
+                      shift: int, ws: Any = None) -> tuple[float, int, Any]:
     from pyproj import Transformer
 
     import sitewatch
@@ -93,8 +94,9 @@ def _analyze_new_site(before: Path, after: Path, crs: str, tf: Affine, px: int,
     to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     ring = [to_ll.transform(x, y) for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1),
                                                (x0, y0))]
-    ws = sitewatch.open_workspace(tempfile.mkdtemp(prefix="sitewatch-bench-site-"))
-    site = ws.add_site("s", aoi={"type": "Polygon", "coordinates": [ring]})
+    if ws is None:
+        ws = sitewatch.open_workspace(tempfile.mkdtemp(prefix="sitewatch-bench-site-"))
+    site = ws.add_site(f"s{shift}", aoi={"type": "Polygon", "coordinates": [ring]})
     for path, when in ((before, "2020-04-29"), (after, "2020-06-01")):
         ws.import_scene(site, path, date=when, provider="Copernicus Sentinel-2",
                         bands=BANDS, scale=0.0001)
@@ -102,16 +104,16 @@ def _analyze_new_site(before: Path, after: Path, crs: str, tf: Affine, px: int,
     res = ws.analyze(site, method="cva")
     took = time.perf_counter() - t0
     assert res.created
-    return took, len(res.run.detections)
+    return took, len(res.run.detections), ws
 
 
 def site_case(before: Path, after: Path, crs: str, tf: Affine, px: int) -> dict[str, float]:
     """Import the pair for a new site of ``px`` pixels a side and time ``analyze`` alone,
     twice in one process: the first analysis (it loads the detection code: SciPy's
     ndimage alone takes about a second to import here) and a second new site of the same
-    size, as each next site of a watch loop is analysed."""
-    cold, _ = _analyze_new_site(before, after, crs, tf, px, 0)
-    warm, n = _analyze_new_site(before, after, crs, tf, px, _shift(px))
+    size in the same workspace, as each next site of a watch loop is analysed."""
+    cold, _, ws = _analyze_new_site(before, after, crs, tf, px, 0)
+    warm, n, _ = _analyze_new_site(before, after, crs, tf, px, _shift(px), ws)
     return {"analyze_s": cold, "analyze_warm_s": warm, "detections": n,
             "peak_mib": peak_mib()}
 
@@ -240,8 +242,15 @@ def main() -> int:
     print(f"command-line start-up against a bare Python start ({py * 1000:.0f} ms)")
     import os
 
-    env = os.environ | {"SITEWATCH_HOME": tempfile.mkdtemp(prefix="sitewatch-bench-cli-")}
+    import sitewatch
+
+    home = tempfile.mkdtemp(prefix="sitewatch-bench-cli-")
+    env = os.environ | {"SITEWATCH_HOME": home}
     env.pop("SITEWATCH_DB", None)
+    ws = sitewatch.open_workspace(home)  # a watchlist to list, not a catalog to create
+    for i in range(50):
+        ws.add_site(f"site {i:02d}", lat=40.0 + i / 10, lon=20.0 - i / 10, radius_m=1500,
+                    kind="plant", aliases=[f"s{i}"])
     for args in (["--version"], ["--help"], ["sites", "list"]):
         s = _seconds([exe, *args], env=env)
         print(f"  sitewatch {' '.join(args):12s} {s * 1000:6.0f} ms  ratio {s / py:5.1f}")

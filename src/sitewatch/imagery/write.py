@@ -93,6 +93,8 @@ def write_chip(path: Path, data: np.ndarray, crs: str, transform: Affine,
         "nodata": nodata if floating or nodata is None or np.isfinite(nodata) else None,
         "compress": "ZSTD", "zstd_level": 1, "predictor": 3 if floating else 2,
         "interleave": "band", "BIGTIFF": "IF_SAFER",
+        # tiles are compressed on every core (the bytes are the same as on one)
+        "num_threads": "ALL_CPUS",
     }
     if tiled:
         profile |= {"tiled": True, "blockxsize": blocksize, "blockysize": blocksize}

@@ -165,21 +165,30 @@ def _geom(mapping: dict[str, Any]) -> BaseGeometry:
 
 
 def geojson_bbox(mapping: dict[str, Any]) -> tuple[float, float, float, float]:
-    """(west, south, east, north) of a GeoJSON geometry, from its coordinates."""
-    xs: list[float] = []
-    ys: list[float] = []
+    """(west, south, east, north) of a GeoJSON geometry, from its coordinates (each list of
+    positions taken whole: polygons of thousands of vertices are common)."""
+    w = s = math.inf
+    e = n = -math.inf
 
     def walk(c: Any) -> None:
-        if c and isinstance(c[0], (int, float)):
-            xs.append(float(c[0]))
-            ys.append(float(c[1]))
-        else:
+        nonlocal w, s, e, n
+        if not c:
+            return
+        if isinstance(c[0], (int, float)):
+            c = (c,)
+        elif not (c[0] and isinstance(c[0][0], (int, float))):
             for part in c:
                 walk(part)
+            return
+        xs = [float(p[0]) for p in c]
+        ys = [float(p[1]) for p in c]
+        w, s, e, n = min(w, *xs), min(s, *ys), max(e, *xs), max(n, *ys)
 
     for geom in mapping.get("geometries", [mapping]):
         walk(geom["coordinates"])
-    return (min(xs), min(ys), max(xs), max(ys))
+    if w > e:
+        raise ValueError("geometry without coordinates")
+    return (w, s, e, n)
 
 
 @dataclass(frozen=True)
