@@ -273,3 +273,27 @@ def test_a_run_carries_its_structures_to_the_cli_report_and_exports(cli, levir_s
     assert cli("report", levir_site, "--out", html).code == 0
     text = html.read_text()
     assert "<h2>Structures</h2>" in text and "Of the largest building" in text
+    # the Python API and the web API give the same features
+    import sitewatch
+
+    ws = sitewatch.open_workspace()
+    try:
+        fc = ws.structures(run["id"])
+        assert len(fc["features"]) == len(doc["items"])
+        changed = ws.structures(run["id"], changed_only=True)["features"]
+        assert {f["properties"]["kind"] for f in changed} >= {"new"}
+        assert len(changed) < len(fc["features"])
+        pytest.importorskip("fastapi")
+        from fastapi.testclient import TestClient
+        from support.webapp import PASSWORDS, login
+
+        from sitewatch.web import create_app
+
+        ws.add_user("vic", "viewer", PASSWORDS["vic"])
+        with TestClient(create_app(ws), base_url="http://127.0.0.1") as client:
+            login(client, "vic")
+            got = client.get(f"/api/runs/{run['id']}/structures", params={"changed": True})
+            assert got.status_code == 200
+            assert got.json()["features"] == json.loads(json.dumps(changed))
+    finally:
+        ws.close()

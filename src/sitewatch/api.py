@@ -332,6 +332,17 @@ class Workspace:
     def run(self, ref: str | int) -> Run:
         return self.store.run(self._number(ref, "run"))
 
+    def structures(self, ref: str | int, changed_only: bool = False) -> dict[str, Any]:
+        """A run's structures (buildings new, extended, demolished, unchanged; cleared
+        ground) as a GeoJSON FeatureCollection in lon/lat, each with its area and
+        uncertainty, relative sizes and the detections it came from; empty for a run whose
+        detector gives no building maps. ``changed_only``: the changed ones and the
+        standing buildings they are sized against."""
+        from sitewatch.evidence.structures import structure_features
+
+        return {"type": "FeatureCollection", "name": "structures",
+                "features": structure_features(self.run(ref), changed_only)}
+
     def detection(self, ref: str | int) -> Detection:
         return self.store.detection(self._number(ref, "detection"))
 

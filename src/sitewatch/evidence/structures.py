@@ -92,10 +92,12 @@ def structure_rows(run: Run, changed_only: bool = True) -> list[dict[str, Any]]:
     return rows
 
 
-def structure_features(run: Run) -> list[dict[str, Any]]:
-    """GeoJSON features (lon/lat) of every structure, the unchanged buildings included."""
-    rows = structure_rows(run, changed_only=False)
-    items = structure_items(run)
+def structure_features(run: Run, changed_only: bool = False) -> list[dict[str, Any]]:
+    """GeoJSON features (lon/lat) of every structure, the unchanged buildings included
+    (``changed_only``: the changed ones and the standing buildings they are sized
+    against)."""
+    rows = structure_rows(run, changed_only)
+    items = cited_items(run) if changed_only else structure_items(run)
     return [{"type": "Feature", "geometry": item["geometry"], "properties": row}
             for item, row in zip(items, rows, strict=True)]
 

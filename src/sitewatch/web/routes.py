@@ -319,6 +319,14 @@ def run_detections(run_ref: str, user: Viewer, ws: WS) -> list[dict[str, Any]]:
     return [js.detection(d) for d in ws.run(_number(run_ref, "run", "path.run_ref")).detections]
 
 
+@router.get("/runs/{run_ref}/structures",
+            summary="A run's buildings (new, extended, demolished, unchanged) and cleared "
+                    "ground as GeoJSON, with areas and relative sizes")
+def run_structures(run_ref: str, user: Viewer, ws: WS, changed: bool = False
+                   ) -> dict[str, Any]:
+    return ws.structures(_number(run_ref, "run", "path.run_ref"), changed)
+
+
 @router.get("/detections/{ref}", summary="A detection")
 def detection(ref: str, user: Viewer, ws: WS) -> dict[str, Any]:
     return js.detection(ws.detection(_number(ref, "detection", "path.ref")))
