@@ -12,7 +12,9 @@ and the held-out part separately (the extractor is never tuned on the held-out p
   unplaced proposal is never correct);
 - non-places: wrong proposals whose name or place is one of the article's annotated
   persons, organisations, weapons, vessels or aircraft;
-- politics: proposals made from articles that name no facility at all.
+- politics: proposals made from articles that name no facility at all;
+- p5pl: precision at 5 km among the placed proposals only; the mean confidence of the
+  correct proposals and of the wrong ones.
 
 The sample articles in ``../shared/articles`` are scored too when a gold file
 ``NAME.gold.json`` lies beside them; otherwise only their proposals are counted.
@@ -71,6 +73,9 @@ class Score:
     found5: int = 0
     found30: int = 0
     proposals: int = 0
+    placed: int = 0
+    conf_ok: list[float] = field(default_factory=list)
+    conf_wrong: list[float] = field(default_factory=list)
     correct5: int = 0
     correct30: int = 0
     non_places: list[str] = field(default_factory=list)
@@ -78,19 +83,28 @@ class Score:
     articles: int = 0
 
     def add(self, o: Score) -> None:
-        for k in ("gold", "found5", "found30", "proposals", "correct5", "correct30",
-                  "politics", "articles"):
+        for k in ("gold", "found5", "found30", "proposals", "placed", "correct5",
+                  "correct30", "politics", "articles"):
             setattr(self, k, getattr(self, k) + getattr(o, k))
         self.non_places += o.non_places
+        self.conf_ok += o.conf_ok
+        self.conf_wrong += o.conf_wrong
 
     def as_dict(self) -> dict[str, Any]:
         def frac(a: int, b: int) -> float | None:
             return round(a / b, 3) if b else None
+
+        def mean(v: list[float]) -> float | None:
+            return round(sum(v) / len(v), 2) if v else None
         return {"articles": self.articles, "gold": self.gold, "proposals": self.proposals,
+                "placed": self.placed,
                 "recall_5km": frac(self.found5, self.gold),
                 "recall_30km": frac(self.found30, self.gold),
                 "precision_5km": frac(self.correct5, self.proposals),
                 "precision_30km": frac(self.correct30, self.proposals),
+                "precision_5km_placed": frac(self.correct5, self.placed),
+                "confidence_correct": mean(self.conf_ok),
+                "confidence_wrong": mean(self.conf_wrong),
                 "non_place_proposals": len(self.non_places),
                 "politics_proposals": self.politics}
 
@@ -113,6 +127,8 @@ def score_article(art: dict[str, Any], verbose: bool = False) -> tuple[Score, li
                  if c["lat"] is not None), default=math.inf)
         s.correct5 += d <= NEAR_KM
         s.correct30 += d <= FAR_KM
+        s.placed += c["lat"] is not None
+        (s.conf_ok if d <= NEAR_KM else s.conf_wrong).append(float(c["confidence"]))
         bad = None if d <= NEAR_KM else (_mentions(c["name"], terms) or
                                          _mentions(c["place"] or "", terms))
         if bad:
@@ -179,14 +195,16 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=1))
         return 0
     print(f"{'part':16} {'art':>3} {'gold':>4} {'prop':>4} {'rec5':>5} {'rec30':>5} "
-          f"{'prec5':>5} {'prec30':>6} {'nonpl':>5} {'polit':>5}")
+          f"{'prec5':>5} {'prec30':>6} {'p5pl':>5} {'nonpl':>5} {'polit':>5} "
+          f"{'conf ok/wrong':>13}")
     for name, d in report["parts"].items():
         def pct(v: float | None) -> str:
             return "  -  " if v is None else f"{100 * v:4.0f}%"
         print(f"{name:16} {d['articles']:3d} {d['gold']:4d} {d['proposals']:4d} "
               f"{pct(d['recall_5km'])} {pct(d['recall_30km'])} {pct(d['precision_5km'])} "
-              f"{pct(d['precision_30km']):>6} {d['non_place_proposals']:5d} "
-              f"{d['politics_proposals']:5d}")
+              f"{pct(d['precision_30km']):>6} {pct(d['precision_5km_placed'])} "
+              f"{d['non_place_proposals']:5d} {d['politics_proposals']:5d} "
+              f"{d['confidence_correct'] or '-':>6}/{d['confidence_wrong'] or '-'}")
     for n in report["non_places"]:
         print(f"  non-place proposed: {n}")
     return 0

@@ -209,12 +209,19 @@ class Extractor(Places):
                 if borrowed:
                     place = self._paragraph_place(s)
                 kind, why = self._kind(s, name, a)
+                aliases = {name}
+                if inner is not None and not place_text and inner.start > a and \
+                        self.text[inner.start:inner.end] == inner.text:
+                    # "the Black Sea Tuapse oil refinery": the facility's own name begins
+                    # with its town; what comes before it qualifies it
+                    name = self.text[inner.start:b]
+                    aliases.add(name)
                 cands.append(Candidate(name, kind, place,
                                        place_text or (inner.text if inner else None), True,
                                        near=near, borrowed=borrowed and place is not None,
                                        evidence=[self._quote(s, a)] +
                                        ([self._quote(why)] if why else []),
-                                       aliases={name}, paragraphs={s.paragraph},
+                                       aliases=aliases, paragraphs={s.paragraph},
                                        country_hint=country_hint))
             if not self._is_facility_sentence(s, spans):
                 continue
