@@ -6,7 +6,9 @@ vegetation loss and bare/built-up gain where red and near-infrared bands exist.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -141,20 +143,65 @@ def _rms_difference(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
 def _smooth(stack: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian smoothing of each band over valid pixels only (normalised convolution),
     in float32. Where every pixel is valid the weights are 1 (reflected edges) and are not
-    computed."""
+    computed. Bands are filtered on as many threads as there are cores (SciPy's filters
+    release the GIL; each band's result is the same on any number)."""
     if sigma <= 0:
         return stack
     out = np.empty_like(stack, dtype=np.float32)
     if valid.all():
-        for i, b in enumerate(stack):
-            ndimage.gaussian_filter(b.astype(np.float32, copy=False), sigma, output=out[i])
+        def plain(i: int) -> None:
+            ndimage.gaussian_filter(stack[i].astype(np.float32, copy=False), sigma,
+                                    output=out[i])
+
+        _per_band(plain, stack.shape[0])
         return out
     w = ndimage.gaussian_filter(valid.astype(np.float32), sigma)
-    for i, b in enumerate(stack):
-        s = ndimage.gaussian_filter(np.where(valid, b, 0).astype(np.float32), sigma)
+
+    def weighted(i: int) -> None:
+        ndimage.gaussian_filter(np.where(valid, stack[i], 0).astype(np.float32), sigma,
+                                output=out[i])
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[i] = s / w
+            np.divide(out[i], w, out=out[i])
+
+    _per_band(weighted, stack.shape[0])
     return out
+
+
+def _per_band(work: Callable[[int], None], bands: int) -> None:
+    """``work(i)`` for every band, on up to one thread per core."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+    if bands < 2 or cores < 2:
+        for i in range(bands):
+            work(i)
+        return
+    with ThreadPoolExecutor(min(cores, bands)) as pool:
+        for done in [pool.submit(work, i) for i in range(bands)]:
+            done.result()
+
+
+def _type_filled(ctype: np.ndarray, keep: np.ndarray) -> None:
+    """Pixels that the clean-up added to an object (gaps closed, holes filled) take, in
+    place, the type of the nearest typed pixel of the same object: one distance transform
+    per object that has such pixels, over the object's box, not over the whole image."""
+    filled = keep & (ctype == 0)
+    if not filled.any():
+        return
+    labels, _ = ndimage.label(keep, structure=ndimage.generate_binary_structure(2, 1))
+    for i, box in enumerate(ndimage.find_objects(labels), start=1):
+        if box is None:
+            continue
+        mine = labels[box] == i
+        gaps = filled[box] & mine
+        if not gaps.any():
+            continue
+        sub = ctype[box]  # a view: written in place
+        typed = mine & (sub > 0)
+        if not typed.any():
+            continue
+        rows, cols = ndimage.distance_transform_edt(~typed, return_distances=False,
+                                                    return_indices=True)
+        sub[gaps] = sub[rows[gaps], cols[gaps]]
 
 
 def cva_change(before: np.ndarray, after: np.ndarray, band_names: Sequence[str],
@@ -199,11 +246,7 @@ def cva_change(before: np.ndarray, after: np.ndarray, band_names: Sequence[str],
         ctype[built] = 3
     mmu_px = p.mmu_px if gsd_m is None else max(4, math.ceil(p.mmu_m2 / (gsd_m * gsd_m)))
     keep = clean_mask(ctype > 0, mmu_px, p.opening_px) & valid
-    # pixels filled by the clean-up take the type of their nearest typed pixel
-    if (keep & (ctype == 0)).any():
-        idx = ndimage.distance_transform_edt(ctype == 0, return_distances=False,
-                                             return_indices=True)
-        ctype = ctype[tuple(idx)]
+    _type_filled(ctype, keep)
     ctype[~keep] = 0
     mask = keep.astype(np.uint8)
     mask[~valid] = NODATA
