@@ -46,17 +46,23 @@ def write_cog(path: Path, data: np.ndarray, crs: str, transform: Affine,
 _CHIP_INTS = (("uint8", 255), ("uint16", 65535), ("int16", -32768))
 
 
+#: rows per block when a chip is checked and converted (a block of a band stays in cache)
+_ROWS = 256
+
+
 def _whole_number_dtype(arr: np.ndarray) -> tuple[str, int] | None:
     """The smallest integer type that holds every finite value of ``arr`` exactly, with a
     no-data value none of them takes; None if a value has a fraction or none fits."""
     lo, hi = np.inf, -np.inf
     for band in arr:
-        finite = band[np.isfinite(band)]
-        if finite.size == 0:
-            continue
-        if not np.array_equal(finite, np.rint(finite)):
-            return None
-        lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+        for r in range(0, band.shape[0], _ROWS):
+            block = band[r:r + _ROWS]
+            finite = block[np.isfinite(block)]
+            if finite.size == 0:
+                continue
+            if not np.array_equal(finite, np.rint(finite)):
+                return None
+            lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
     if lo > hi:
         return None
     for name, nodata in _CHIP_INTS:
@@ -64,6 +70,16 @@ def _whole_number_dtype(arr: np.ndarray) -> tuple[str, int] | None:
         if info.min <= lo and hi <= info.max and not lo <= nodata <= hi:
             return name, nodata
     return None
+
+
+def _as_ints(arr: np.ndarray, name: str, nodata: int) -> np.ndarray:
+    """``arr`` in integer type ``name``, NaN as ``nodata``, block by block."""
+    out = np.empty(arr.shape, name)
+    for b, band in enumerate(arr):
+        for r in range(0, band.shape[0], _ROWS):
+            block = band[r:r + _ROWS]
+            out[b, r:r + _ROWS] = np.where(np.isfinite(block), block, nodata)
+    return out
 
 
 def write_chip(path: Path, data: np.ndarray, crs: str, transform: Affine,
@@ -84,7 +100,7 @@ def write_chip(path: Path, data: np.ndarray, crs: str, transform: Affine,
         compact = _whole_number_dtype(arr)
         if compact is not None:
             name, nodata = compact
-            arr = np.where(np.isfinite(arr), arr, nodata).astype(name)
+            arr = _as_ints(arr, name, nodata)
             floating = False
     tiled = arr.shape[1] > blocksize or arr.shape[2] > blocksize
     profile = {
