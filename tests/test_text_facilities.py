@@ -6,6 +6,7 @@ quoted below with their source."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -167,3 +168,41 @@ def test_a_site_placed_by_distance_and_bearing_from_a_town() -> None:
     assert _km(at[0], lat, lon) < 1 and at[0]["radius_m"] >= 10_000
     # the number is the distance, the town is not the site
     assert all(c["place"] != "Shahrud" for c in cands)
+
+
+def test_the_evaluation_set_is_well_formed() -> None:
+    arts = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(EVAL.glob("*.json"))]
+    assert len(arts) >= 18
+    parts = [a["part"] for a in arts]
+    assert set(parts) == {"tune", "heldout"} and abs(parts.count("tune") - len(arts) / 2) <= 2
+    assert sum(not a["facilities"] for a in arts) >= 3  # politics only
+    for a in arts:
+        assert a["url"].startswith("http") and a["title"] and a["publication"] and a["date"]
+        assert 0 < len(a["excerpt"].split()) <= 400
+        for f in a["facilities"]:
+            assert -90 <= f["lat"] <= 90 and -180 <= f["lon"] <= 180
+            assert f["name"] and f["kind"] and len(f["country"]) == 2
+            assert "http" in f["coords_source"] or "GeoNames" in f["coords_source"]
+
+
+def test_the_tuning_part_scores() -> None:
+    # a floor under the tuning part's scores (scripts/evaluate_text.py gives both parts)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "evaluate_text", Path(__file__).parent.parent / "scripts" / "evaluate_text.py")
+    assert spec is not None and spec.loader is not None
+    ev = importlib.util.module_from_spec(spec)
+    sys.modules["evaluate_text"] = ev  # its dataclasses look their module up
+    try:
+        spec.loader.exec_module(ev)
+    finally:
+        del sys.modules["evaluate_text"]
+    total = ev.Score()
+    for p in sorted(EVAL.glob("*.json")):
+        art = json.loads(p.read_text(encoding="utf-8"))
+        if art["part"] == "tune":
+            total.add(ev.score_article(art)[0])
+    d = total.as_dict()
+    assert d["non_place_proposals"] == 0 and d["politics_proposals"] == 0
+    assert d["recall_30km"] >= 0.8 and d["precision_5km_placed"] >= 0.6
