@@ -46,7 +46,6 @@ from sitewatch.changemap import ChangeResult
 from sitewatch.detect.footprints import (
     Footprint,
     footprints,
-    orientation_difference,
     to_world,
 )
 from sitewatch.errors import InputValueError
@@ -248,6 +247,7 @@ def structure_change(building_before: np.ndarray, building_after: np.ndarray,
     same = ov >= MIN_OVERLAP * np.maximum(small, 1)
     same[0, :] = same[:, 0] = False
     out: list[_Item] = []
+    windows = ndimage.find_objects(lab_a, max_label=na)
     for j in range(1, na + 1):
         f = fa[j - 1]
         olds = tuple(int(i) - 1 for i in np.flatnonzero(same[:, j]))
@@ -260,13 +260,15 @@ def structure_change(building_before: np.ndarray, building_after: np.ndarray,
         union = shapely.union_all([fb[i].polygon for i in olds])
         added = f.polygon.difference(union)
         added_px = float(added.area)
-        in_old = np.isin(lab_b, [i + 1 for i in olds])
-        new_part = (lab_a == j) & ~in_old
-        added_share = float((new_part & change).sum() / max(int(new_part.sum()), 1))
+        win = windows[j - 1] or (slice(0, 0), slice(0, 0))  # the building's own box
+        mine, ch_w = lab_a[win] == j, change[win]
+        in_old = np.isin(lab_b[win], [i + 1 for i in olds])
+        new_part = mine & ~in_old
+        added_share = float((new_part & ch_w).sum() / max(int(new_part.sum()), 1))
         extra: dict[str, Any] = {"change_px": int(ch_a[j]), "change_share": share}
         unc = float(added.length) * (gsd_m ** 2) if gsd_m else None
-        old_part = (lab_a == j) & in_old
-        old_share = float((old_part & change).sum() / max(int(old_part.sum()), 1))
+        old_part = mine & in_old
+        old_share = float((old_part & ch_w).sum() / max(int(old_part.sum()), 1))
         if old_share >= REBUILT_SHARE and share >= MIN_SUPPORT:
             # the "old" building is itself changed: a building rebuilt, or one the model
             # half-saw on the empty ground before: new (what stood there before is kept)
@@ -318,6 +320,7 @@ def _cleared(change: np.ndarray, lab_b: np.ndarray, lab_a: np.ndarray, gsd_m: fl
     loss = excess_green(rgb_b) - excess_green(rgb_a)
     ok = np.isfinite(loss)
     px = np.bincount(labels[ok], minlength=n + 1)
+    size = np.bincount(labels.ravel(), minlength=n + 1)
     mean_loss = np.bincount(labels[ok], weights=loss[ok], minlength=n + 1) / np.maximum(px, 1)
     min_px = MIN_CLEARED_M2 / gsd_m ** 2 if gsd_m else 200.0
     out: list[_Item] = []
@@ -328,9 +331,8 @@ def _cleared(change: np.ndarray, lab_b: np.ndarray, lab_a: np.ndarray, gsd_m: fl
         poly = shapely.Polygon(geom["coordinates"][0]).simplify(1.0, preserve_topology=True)
         if not isinstance(poly, Polygon) or not poly.is_valid:
             continue
-        cnt = int((labels == lab).sum())
         out.append(("cleared_ground", poly, None, (), (),
-                    {"change_px": cnt, "change_share": 1.0,
+                    {"change_px": int(size[lab]), "change_share": 1.0,
                      "greenness_loss": float(mean_loss[lab])}))
     return out
 
@@ -353,30 +355,41 @@ def _relative_sizes(structures: list[Structure], gsd_m: float | None) -> list[St
         # an extended building at its size before the change: the footprint(s) it grew from
         base = s.grown_from if s.kind == "extended" and s.grown_from is not None else s.polygon
         refs.append((s, base, s.footprint))
+    bases = np.array([r[1] for r in refs], dtype=object)
+    areas = np.array([float(r[1].area) for r in refs])
+    orient = np.array([r[2].orientation_deg for r in refs])
+    square = np.array([r[2].square for r in refs], dtype=bool)
     out = []
     for s in structures:
         if s.kind not in ("new", "extended") or s.footprint is None:
             out.append(s)
             continue
         a, sa = area(s, s.polygon)
-        others = [r for r in refs if r[0].ref != s.ref and r[1].area > 0]
+        ok = np.array([r[0].ref != s.ref for r in refs], dtype=bool) & (areas > 0)
         rel = []
-        if others:
-            big = max(others, key=lambda r: r[1].area)
-            b, sb = area(*big[:2])
-            rel.append(RelativeSize(big[0].ref, "largest", *_ratio(a, sa, b, sb),
-                                    distance_m=float(s.polygon.distance(big[1]))
-                                    * (gsd_m or 1.0) if gsd_m else None))
-            similar = [r for r in others
-                       if orientation_difference(s.footprint, r[2]) <= SIMILAR_DEG]
-            if similar:
-                near = min(similar, key=lambda r: (s.polygon.distance(r[1]), -r[1].area))
-                b, sb = area(*near[:2])
-                rel.append(RelativeSize(near[0].ref, "nearest_similar", *_ratio(a, sa, b, sb),
-                                        distance_m=float(s.polygon.distance(near[1])) * gsd_m
-                                        if gsd_m else None))
+        if ok.any():
+            dist = shapely.distance(s.polygon, bases)  # vectorised: sites hold thousands
+            big = int(np.flatnonzero(ok)[np.argmax(areas[ok])])
+            b, sb = area(*refs[big][:2])
+            rel.append(RelativeSize(refs[big][0].ref, "largest", *_ratio(a, sa, b, sb),
+                                    distance_m=float(dist[big]) * gsd_m if gsd_m else None))
+            similar = ok & (_angle_gaps(s.footprint, orient, square) <= SIMILAR_DEG)
+            if similar.any():
+                idx = np.flatnonzero(similar)
+                near = int(idx[np.lexsort((-areas[idx], dist[idx]))[0]])
+                b, sb = area(*refs[near][:2])
+                rel.append(RelativeSize(refs[near][0].ref, "nearest_similar",
+                                        *_ratio(a, sa, b, sb),
+                                        distance_m=float(dist[near]) * gsd_m if gsd_m else None))
         out.append(replace(s, relative=tuple(rel)))
     return out
+
+
+def _angle_gaps(f: Footprint, orient: np.ndarray, square: np.ndarray) -> np.ndarray:
+    """:func:`orientation_difference` of ``f`` and many footprints at once (degrees)."""
+    period = np.where(square | f.square, 90.0, 180.0)
+    d = np.abs(f.orientation_deg - orient) % period
+    return np.minimum(d, period - d)
 
 
 def structures_doc(change: StructureChange, transform: Affine | None = None,
