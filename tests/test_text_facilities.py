@@ -206,3 +206,16 @@ def test_the_tuning_part_scores() -> None:
     d = total.as_dict()
     assert d["non_place_proposals"] == 0 and d["politics_proposals"] == 0
     assert d["recall_30km"] >= 0.8 and d["precision_5km_placed"] >= 0.6
+
+
+def test_a_name_alone_places_loosely() -> None:
+    # BBC News, 2019-09-16 (text_eval/bbc-abqaiq-2019-09.json): a facility placed only by
+    # the town its name begins with may lie well outside it (the Natanz facility is 33 km
+    # from Natanz), so its AOI is wider and its confidence lower than where the text says
+    # where it is ("the Bohai shipyard, located at the Huludao port", SCMP)
+    (abqaiq,) = extract_sites("Online videos showed explosions and large fires at the Abqaiq "
+                              "oil processing facility.")
+    (bohai,) = extract_sites(_excerpt("scmp-bohai-2020-10"))
+    assert abqaiq["placement"] == bohai["placement"] == "town"
+    assert abqaiq["radius_m"] == 15_000 and bohai["radius_m"] == 5_000
+    assert abqaiq["confidence"] < bohai["confidence"]

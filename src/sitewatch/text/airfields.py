@@ -99,6 +99,7 @@ def snap_airfields(cands: list[Candidate]) -> None:
                         FACILITY_RADIUS_M)
         c.near = False
         c.borrowed = False
+        c.by_name = False
         c.aliases.add(field.name)
 
 

@@ -7,7 +7,10 @@ follow from it:
   coordinates' own uncertainty, at least 1 km; confidence 0.9 and more;
 - ``"facility"``: a facility-level gazetteer entry (an air base, a port, a known plant);
 - ``"town"``: the town or city the text puts it in (5 km for a named facility, the town's
-  extent for "a refinery in X", 30 km or more for "near X");
+  extent for "a refinery in X", 30 km or more for "near X"); a facility placed only by
+  the town its name begins with ("the Natanz nuclear facility", 33 km from Natanz) gets
+  ``BY_NAME_RADIUS_M`` and a lower confidence: a name says what a site is called after,
+  not where it is;
 - ``"region"``: only a region or country is known; the region's extent, confidence
   below 0.5 (an air base at the centre of its oblast can be 70 km off);
 - ``None``: not placed.
@@ -28,6 +31,7 @@ from sitewatch.text.gazetteer import Gazetteer, Place
 MIN_COORD_RADIUS_M = 1_000.0
 MAX_COORD_RADIUS_M = 20_000.0
 NAMED_TOWN_RADIUS_M = 5_000.0
+BY_NAME_RADIUS_M = 15_000.0
 NEAR_RADIUS_M = 30_000.0
 FACILITY_RADIUS_M = 2_000.0
 
@@ -59,6 +63,7 @@ class Candidate:
     borrowed: bool = False  # placed at its paragraph's first place, its sentence names none
     coords: TextCoordinate | None = None  # coordinates the text gives for it
     doubts: list[str] = field(default_factory=list)
+    by_name: bool = False  # placed only by the town its name begins with
 
     @property
     def placement(self) -> str | None:
@@ -91,7 +96,7 @@ class Candidate:
         if how == "facility":
             r = r or FACILITY_RADIUS_M
         elif how == "town" and self.named:
-            r = min(r, NAMED_TOWN_RADIUS_M)
+            r = BY_NAME_RADIUS_M if self.by_name else min(r, NAMED_TOWN_RADIUS_M)
         if self.near:
             r = max(r, NEAR_RADIUS_M)
         return round(r, -2)
@@ -105,7 +110,8 @@ class Candidate:
         elif how == "facility":
             c = 0.8 + (0.05 if self.named else 0.0) + more
         elif how == "town":
-            c = 0.6 + (0.2 if self.named else 0.0) + more - (0.1 if self.near else 0.0)
+            c = 0.6 + (0.2 if self.named else 0.0) + more - (0.1 if self.near else 0.0) \
+                - (0.1 if self.by_name else 0.0)
         elif how == "region":
             c = min(0.3 + (0.1 if self.named else 0.0) + more, 0.45)
         else:

@@ -205,6 +205,7 @@ class Extractor(Places):
                         best = min(inside, key=lambda m: min(abs(m.start - a), abs(m.end - b)))
                         place = best.place
                         consumed.append((best.start, best.end))
+                by_name = inner is not None and place is inner.place and not near
                 borrowed = place is None
                 if borrowed:
                     place = self._paragraph_place(s)
@@ -222,7 +223,7 @@ class Extractor(Places):
                                        evidence=[self._quote(s, a)] +
                                        ([self._quote(why)] if why else []),
                                        aliases=aliases, paragraphs={s.paragraph},
-                                       country_hint=country_hint))
+                                       country_hint=country_hint, by_name=by_name))
             if not self._is_facility_sentence(s, spans):
                 continue
             for m in mentions:

@@ -127,16 +127,19 @@ def _absorb(target: Candidate, c: Candidate) -> None:
         target.kind = c.kind
     if _same_place(target, c):
         target.borrowed = target.borrowed and c.borrowed  # one mention says where it is
+        target.by_name = target.by_name and c.by_name
     if _offset_of(c, target):  # the distance and bearing say where it is
         target.place, target.near, target.borrowed = c.place, c.near, False
+        target.by_name = False
         target.name = c.name if not target.named else target.name
     if target.place is None and c.place is not None:
         target.place, target.near, target.place_text = c.place, c.near, c.place_text
-        target.borrowed = c.borrowed
+        target.borrowed, target.by_name = c.borrowed, c.by_name
     elif (target.place is not None and c.place is not None and
           target.place.kind == "region" and c.place.kind == "city"):
         target.place, target.near = c.place, c.near  # the more precise place
         target.place_text, target.borrowed = c.place_text, c.borrowed
+        target.by_name = c.by_name
     if c.named and target.named:
         target.name = canonical_name([target.name, c.name])
     elif c.named:
