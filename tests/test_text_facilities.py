@@ -209,13 +209,14 @@ def test_the_tuning_part_scores() -> None:
 
 
 def test_a_name_alone_places_loosely() -> None:
-    # BBC News, 2019-09-16 (text_eval/bbc-abqaiq-2019-09.json): a facility placed only by
-    # the town its name begins with may lie well outside it (the Natanz facility is 33 km
-    # from Natanz), so its AOI is wider and its confidence lower than where the text says
-    # where it is ("the Bohai shipyard, located at the Huludao port", SCMP)
-    (abqaiq,) = extract_sites("Online videos showed explosions and large fires at the Abqaiq "
-                              "oil processing facility.")
+    # ISIS, 2012-03-05 (text_eval/isis-yongbyon-lwr-2012-03.json): a facility placed only
+    # by the town its name begins with may lie well outside it (the reactors are 5 km from
+    # Yongbyon's centre, the Natanz facility 33 km from Natanz), so its AOI is wider and
+    # its confidence lower than where the text says where it is ("the Bohai shipyard,
+    # located at the Huludao port", SCMP)
+    (site,) = extract_sites(_excerpt("isis-yongbyon-lwr-2012-03"))
     (bohai,) = extract_sites(_excerpt("scmp-bohai-2020-10"))
-    assert abqaiq["placement"] == bohai["placement"] == "town"
-    assert abqaiq["radius_m"] == 15_000 and bohai["radius_m"] == 5_000
-    assert abqaiq["confidence"] < bohai["confidence"]
+    assert site["placement"] == bohai["placement"] == "town"
+    assert site["radius_m"] == 15_000 and bohai["radius_m"] == 5_000
+    assert site["confidence"] < bohai["confidence"]
+    assert 5 < _km(site, 39.802898, 125.746379) < 15  # inside the wider AOI only
