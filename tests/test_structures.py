@@ -297,3 +297,67 @@ def test_a_run_carries_its_structures_to_the_cli_report_and_exports(cli, levir_s
             assert got.json()["features"] == json.loads(json.dumps(changed))
     finally:
         ws.close()
+
+
+@pytest.mark.slow
+def test_the_site_page_lists_the_structures_as_text(cli, levir_site, tmp_path):
+    """The review workspace's site page, in a real browser, shows a model run's structures
+    with their relative sizes, as text."""
+    import shutil
+    import socket
+    import threading
+    import time
+
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists() or shutil.which(str(chromium)) is None:
+        pytest.skip("no /usr/bin/chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("onnxruntime")
+    import uvicorn
+    from support.webapp import PASSWORDS
+
+    import sitewatch
+    from sitewatch.web import create_app
+
+    assert cli("analyze", levir_site, "--method", "model").code == 0
+    ws = sitewatch.open_workspace()
+    ws.add_user("vic", "viewer", PASSWORDS["vic"])
+    run = ws.runs(levir_site)[0]
+    changed = [i for i in run.summary["structures"]["items"] if i["kind"] != "unchanged"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    srv = uvicorn.Server(uvicorn.Config(create_app(ws), host="127.0.0.1", port=port,
+                                        log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with sync_api.sync_playwright() as p:
+            ctx = p.chromium.launch_persistent_context(
+                str(tmp_path / "profile"), executable_path=str(chromium), headless=True,
+                args=["--headless", "--no-sandbox", "--disable-gpu"])
+            page = ctx.pages[0] if ctx.pages else ctx.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{base}/login")
+            page.fill("#login-name", "vic")
+            page.fill("#login-password", PASSWORDS["vic"])
+            page.click("#login-submit")
+            page.wait_for_selector("body[data-ready='1']")
+            page.goto(f"{base}/sites/{run.site_id}")
+            page.wait_for_selector("body[data-ready='1']")
+            page.wait_for_selector("#struct-section:not([hidden])")
+            rows = page.locator("#struct-table tbody tr")
+            assert rows.count() >= len(changed)
+            text = page.text_content("#struct-table") or ""
+            assert "new" in text and "% ±" in text and "of S" in text
+            ctx.close()
+            assert errors == []
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+        ws.close()

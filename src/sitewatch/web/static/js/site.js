@@ -27,6 +27,7 @@ compare.setAoi(data.site.aoi);
 compare.fit(data.site.bbox_wgs84, 21);
 showPair();
 renderDetections();
+renderStructures();
 loadTimeline();
 performance.mark('ready'); // make bench: navigation start -> interactive
 document.body.dataset.ready = '1';
@@ -132,6 +133,32 @@ function renderDetections() {
   }
 }
 
+// the run's buildings (new, extended, demolished; cleared ground) and the standing ones
+// they are sized against: run.summary.structures (learned detector's runs only)
+function renderStructures() {
+  const doc = run?.summary?.structures;
+  const items = doc && Array.isArray(doc.items) ? doc.items : [];
+  const changed = items.filter((i) => i.kind !== 'unchanged');
+  const cited = new Set(changed.flatMap((i) => (i.relative || []).map((r) => r.to)));
+  const rows = items.filter((i) => i.kind !== 'unchanged' || cited.has(i.ref));
+  $('struct-section').hidden = !doc;
+  $('struct-count').textContent = doc ? `${doc.buildings_before} before, ${doc.buildings_after} after; ${changed.length} changed` : '';
+  const pct = (r) => `${Math.round(100 * r.ratio)}% ±${Math.round(100 * r.ratio_uncertainty)}% of ${r.to}`;
+  const tb = clear($('struct-table').tBodies[0]);
+  for (const i of rows) {
+    const rel = (i.relative || []).map((r) => `${pct(r)} (${r.basis === 'largest' ? 'largest' : 'nearest similar'})`);
+    const dets = (i.change_objects || []).map((k) => run.detections[k]?.ref).filter(Boolean);
+    tb.append(el('tr', { onclick: () => dets[0] && pick(dets[0]) },
+      el('td', { class: 'mono', text: i.ref }),
+      el('td', { text: String(i.kind).replace('_', ' ') }),
+      el('td', { class: 'num', text: fmtArea(i.area_m2) }),
+      el('td', { class: 'num', text: fmtArea(i.area_uncertainty_m2) }),
+      el('td', { class: 'num', text: i.added_area_m2 == null ? '' : fmtArea(i.added_area_m2) }),
+      el('td', { text: rel.join('; ') }),
+      el('td', { class: 'mono', text: dets.join(', ') })));
+  }
+}
+
 function pick(ref) {
   focus = focus === ref ? null : ref;
   renderDetections();
@@ -145,7 +172,7 @@ async function chooseRun(ref) {
   $('after-scene').value = String(run.after_scene_id);
   $('run-select').value = run.ref;
   focus = null;
-  renderRuns(); showPair(); renderDetections();
+  renderRuns(); showPair(); renderDetections(); renderStructures();
 }
 
 async function loadTimeline() {
