@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from sitewatch.text.extract import extract_sites
 from sitewatch.text.gazetteer import distance_km
 from sitewatch.text.names import offset_point, vessel_or_weapon
@@ -35,6 +38,8 @@ def test_headlines_and_section_titles_are_not_names() -> None:
     text = _excerpt("38north-sohae-2023-05")
     heads = [text[s.start:s.end] for s in sentences(text) if s.heading]
     assert "Main Satellite Launch Pad" in heads
+    listed = "Key sites\n- Votkinsk Machine Building Plant\n- Perm Powder Plant"
+    assert [s.heading for s in sentences(listed)] == [True, False, False]  # list items
     assert heads[0].startswith("Sohae Satellite Launching Station: Imagery")
     cands = extract_sites(text)
     assert [c["name"] for c in cands] == ["Sohae Satellite Launching Station"]
@@ -220,3 +225,20 @@ def test_a_name_alone_places_loosely() -> None:
     assert site["radius_m"] == 15_000 and bohai["radius_m"] == 5_000
     assert site["confidence"] < bohai["confidence"]
     assert 5 < _km(site, 39.802898, 125.746379) < 15  # inside the wider AOI only
+
+
+_PIECES = st.sampled_from(
+    list("aA .,;:!?\"'“”()[]-—\n\t0123456789°′″NSEW") +
+    ["Perm ", "plant ", "the ", "St. ", "No. ", "km ", "miles ", "southeast of ", "Airport",
+     "Tehran is building ", "SSGN ", "submarine ", "Mr. ", "base ", "\u200b", "é"])
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=5)), max_size=50).map("".join))
+def test_any_text_gives_sentences_and_quotes_that_round_trip(text: str) -> None:
+    for s in sentences(text):
+        assert 0 <= s.start < s.end <= len(text)
+    for c in extract_sites(text):
+        for e in c["evidence"]:
+            assert text[e["start"]:e["end"]] == e["quote"]

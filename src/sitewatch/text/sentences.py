@@ -10,7 +10,8 @@ question or exclamation mark before a capital), so the time stays linear.
 A **heading** is a paragraph of one short sentence that does not end as a sentence
 does: a headline ("Satellite imagery shows aircraft at Machulishchy air base after likely
 drone attack"), a section title ("Main Satellite Launch Pad"), a caption, a byline. In a
-text of one line, that line is a sentence.
+text of one line, that line is a sentence, and so is an item of a list ("- the Perm Powder
+Plant").
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ _ABBREV = re.compile(r"(?:\b(?:St|Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Capt|Sgt|Adm|Gov|S
                      r"No|Nos|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Corp|Inc|Ltd|"
                      r"Co|vs|etc|approx|est|Ft|Mt)|\b[A-Z](?:\.[A-Z])*)$")
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+_LIST_ITEM = re.compile(r"\s*(?:[-*•‣–]|\d{1,2}[.)])\s")
 _ENDS_SENTENCE = re.compile(r"[.!?:;…][\"'”’)\]]*$|[\"”’]$")
 
 
@@ -107,6 +109,8 @@ def is_heading(line: str) -> bool:
     """Whether a one-sentence paragraph reads as a heading, not as a sentence: short,
     and not ending with a full stop, question mark, colon or closing quote."""
     words = line.split()
+    if _LIST_ITEM.match(line):
+        return False  # "- Votkinsk Machine Building Plant": an item of a list of sites
     return 0 < len(words) <= HEADING_MAX_WORDS and not _ENDS_SENTENCE.search(line.rstrip())
 
 
