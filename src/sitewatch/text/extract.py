@@ -9,7 +9,13 @@ researcher", "a meeting in Brussels"). Places are resolved with the offline gaze
 homonyms are chosen by the countries the article speaks of and by directions in the
 text ("Rostov in southern Russia"), and each gets a radius (a city, its outskirts, a
 region) that becomes the site's AOI radius. Mentions of one facility are merged, with
-all their quotes.
+all their quotes, under the facility's own name.
+
+The steps live in small modules: ``sentences`` (paragraphs, sentences by pysbd,
+headings), ``places`` (the places a text names and which are no locations),
+``names`` (vessels, weapons, states, descriptions, canonical names, offsets),
+``merge`` (one candidate per facility), ``airfields`` and ``placement`` (where a candidate
+is, how sure, and what is doubted); the words themselves are in ``vocabulary``.
 """
 
 from __future__ import annotations
