@@ -56,3 +56,42 @@ def test_all_no_data_and_windows(tmp_path: Path) -> None:
     path = write_chip(tmp_path / "w.tif", data, "EPSG:32633", TF)
     win = rasterio.windows.Window(5, 7, 20, 10)
     np.testing.assert_array_equal(read_chip(path, window=win), data[:, 7:17, 5:25])
+
+
+def _chip_files(home: Path) -> list[Path]:
+    """Files under chips/ but the runs' masks (which live there too)."""
+    return sorted(p for p in (home / "chips").rglob("*")
+                  if p.is_file() and not p.name.startswith("run_"))
+
+
+def test_chips_written_in_the_background_are_recorded_only_when_whole(
+        cli, levir_site: str, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """analyze writes new chips while the detector runs: a write that fails fails the
+    command cleanly and leaves no chip row and no file; a detector that fails after the
+    chips were handed over takes them back too."""
+    from support.integrity import check_integrity
+
+    import sitewatch.pipeline.chips as chips
+    from sitewatch.errors import InputFileError
+
+    real = chips.write_prepared
+
+    def full_disk(path: Path, *args: object, **kwargs: object) -> Path:
+        raise InputFileError(f"cannot write {path}: No space left on device")
+
+    monkeypatch.setattr(chips, "write_prepared", full_disk)
+    res = cli("analyze", levir_site, "--method", "cva")
+    assert res.code == 2 and "No space left" in res.err, res.err
+    everything = sorted(p for p in (workspace / "chips").rglob("*") if p.is_file())
+    assert check_integrity(workspace)["chips"] == 0 and everything == []  # nor a mask
+
+    monkeypatch.setattr(chips, "write_prepared", real)
+    bogus = workspace.parent / "weights.pt"
+    bogus.write_text("not a weights file\n")
+    res = cli("analyze", levir_site, "--method", "model", "--weights", bogus)
+    assert res.code == 2, res.err
+    assert check_integrity(workspace)["chips"] == 0 and _chip_files(workspace) == []
+
+    res = cli("analyze", levir_site, "--method", "cva")
+    assert res.code == 0, res.err
+    assert check_integrity(workspace)["chips"] == 2 and len(_chip_files(workspace)) == 2

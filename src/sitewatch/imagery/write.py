@@ -94,14 +94,29 @@ def write_chip(path: Path, data: np.ndarray, crs: str, transform: Affine,
     Chips are site-sized caches that sitewatch itself reads whole or by window; a COG's
     overviews and DEFLATE cost several times the read and nobody reads them.
     """
+    return write_prepared(path, prepare_chip(data, nodata, copy=False), crs, transform,
+                          blocksize)
+
+
+def prepare_chip(data: np.ndarray, nodata: float | None = np.nan, copy: bool = True
+                 ) -> tuple[np.ndarray, float | None]:
+    """(array, nodata) as :func:`write_chip` stores them. With ``copy`` the array is one of
+    its own (whole numbers converted, anything else copied), so ``data`` may change while
+    it is written on another thread."""
     arr = data if data.ndim == 3 else data[None]
-    floating = np.issubdtype(arr.dtype, np.floating)
-    if floating and nodata is not None and np.isnan(nodata):
+    if np.issubdtype(arr.dtype, np.floating) and nodata is not None and np.isnan(nodata):
         compact = _whole_number_dtype(arr)
         if compact is not None:
-            name, nodata = compact
-            arr = _as_ints(arr, name, nodata)
-            floating = False
+            name, whole = compact
+            return _as_ints(arr, name, whole), whole
+    return (arr.copy() if copy else arr), nodata
+
+
+def write_prepared(path: Path, prepared: tuple[np.ndarray, float | None], crs: str,
+                   transform: Affine, blocksize: int = 512) -> Path:
+    """Write what :func:`prepare_chip` gave, as :func:`write_chip` does."""
+    arr, nodata = prepared
+    floating = np.issubdtype(arr.dtype, np.floating)
     tiled = arr.shape[1] > blocksize or arr.shape[2] > blocksize
     profile = {
         "driver": "GTiff", "width": arr.shape[2], "height": arr.shape[1], "count": arr.shape[0],

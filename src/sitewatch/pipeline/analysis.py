@@ -28,7 +28,7 @@ from sitewatch.imagery.write import write_mask
 from sitewatch.model import Chip, Detection, Run, RunStatus, Scene, Site
 from sitewatch.model.dates import ObsDate
 from sitewatch.model.objects import change_type_of, changed_area_m2
-from sitewatch.pipeline.chips import aoi_mask, discard_chips, grid_for, site_chips
+from sitewatch.pipeline.chips import ChipWriter, aoi_mask, discard_chips, grid_for, site_chips
 from sitewatch.pipeline.flags import RunFacts, detection_flags, run_flags
 from sitewatch.version import __version__
 
@@ -176,22 +176,25 @@ def compute_run(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: S
         log.info("run %s has the same inputs, parameters and versions: nothing to do", known.ref)
         return known, True
     made: list[Chip] = []
+    writer = ChipWriter()  # new chips are written while the detector runs
     try:
         return _compute(store, ws, site, b_scene, a_scene, method, params, versions, run_key,
-                        made, progress), False
+                        made, progress, writer), False
     except BaseException:
+        writer.abandon(store)
         discard_chips(store, made)
         raise
 
 
 def _compute(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: Scene,
              method: str, params: dict[str, Any] | None, versions: dict[str, str],
-             run_key: str, made: list[Chip], progress: Progress | None = None) -> Run:
+             run_key: str, made: list[Chip], progress: Progress | None = None,
+             writer: ChipWriter | None = None) -> Run:
     run_method = get_detector(method).run
     t0 = time.perf_counter()
     started = utcnow()
     _step(progress, "chipping and co-registering")
-    grid, (b_chip, a_chip) = site_chips(store, ws, site, [b_scene, a_scene], made)
+    grid, (b_chip, a_chip) = site_chips(store, ws, site, [b_scene, a_scene], made, writer)
     checkpoint("analyze.chipped")
     t_chips = time.perf_counter() - t0
     inside = aoi_mask(site, grid)
@@ -215,6 +218,8 @@ def _compute(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: Scen
                                      "after_status": a_chip.chip.coreg_status,
                                      "before_shift_px": [b_chip.chip.shift_y_px,
                                                          b_chip.chip.shift_x_px]}}
+    if writer is not None:  # the chips are whole and recorded before the mask is written
+        writer.finish(store, made)
     mask_path = ws.run_mask_path(site.id, run_key)
     write_mask(mask_path, result.mask, grid.crs, grid.transform)
     valid = result.mask != 255

@@ -7,6 +7,7 @@ import logging
 import math
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from sitewatch.geo.aoi import to_crs
 from sitewatch.geo.coreg import estimate_shift_in
 from sitewatch.geo.grid import Grid, Lattice, site_grid
 from sitewatch.imagery.local import ImageInfo, read_onto_grid
-from sitewatch.imagery.write import read_chip, write_chip
+from sitewatch.imagery.write import prepare_chip, read_chip, write_chip, write_prepared
 from sitewatch.model import Chip, Scene, Site
 from sitewatch.pipeline.watchlist import scene_info
 
@@ -122,11 +123,58 @@ def chip_pixels(info: ImageInfo, grid: Grid, inside: np.ndarray, ref_data: np.nd
     return ChipPixels(data, dy, dx, status, cover)
 
 
+class ChipWriter:
+    """Writes new chips' files on a background thread while the analysis goes on (GDAL
+    compresses without the GIL). A chip's catalog row goes in only when its file is
+    complete (:meth:`finish`): no row ever points at a file still being written, and a
+    command that fails calls :meth:`abandon`, which waits and removes the files."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="sitewatch-chips")
+        self._todo: list[tuple[Future[Path], Chip]] = []
+
+    def submit(self, chip: Chip, data: np.ndarray, grid: Grid) -> None:
+        """Write ``data`` (copied first: the caller may change it) as ``chip``'s file."""
+        ready = prepare_chip(data)
+        self._todo.append((self._pool.submit(write_prepared, Path(chip.path), ready,
+                                             grid.crs, grid.transform), chip))
+
+    def finish(self, store: Store, made: list[Chip] | None = None) -> list[Chip]:
+        """Wait for every file, then record the chips (each appended to ``made``)."""
+        try:
+            for done, _ in self._todo:
+                done.result()
+        except BaseException:
+            self.abandon(store)
+            raise
+        stored = []
+        for _, chip in self._todo:
+            stored.append(store.put_chip(chip))
+            if made is not None:
+                made.append(stored[-1])
+        self._todo = []
+        self._pool.shutdown()
+        return stored
+
+    def abandon(self, store: Store) -> None:
+        """Wait for the writes and remove their files, unless another process has recorded
+        a chip at that path since."""
+        for done, chip in self._todo:
+            try:
+                done.result()
+            except Exception:  # noqa: BLE001 - the command is failing already
+                log.debug("chip %s was not written", chip.path, exc_info=True)
+            if store.chip(chip.scene_id, chip.grid_key, chip.reference_scene_id) is None:
+                Path(chip.path).unlink(missing_ok=True)
+        self._todo = []
+        self._pool.shutdown()
+
+
 def _make(store: Store, ws: Layout, site: Site, scene: Scene, grid: Grid, ref: Scene,
           ref_data: np.ndarray | None, inside: np.ndarray,
-          made: list[Chip] | None = None) -> ChipData:
-    """Load (a cached chip) -> compute (:func:`chip_pixels`) -> save (COG + catalog); a
-    chip made here is appended to ``made``."""
+          made: list[Chip] | None = None, writer: ChipWriter | None = None) -> ChipData:
+    """Load (a cached chip) -> compute (:func:`chip_pixels`) -> save (GeoTIFF + catalog,
+    or handed to ``writer``); a chip saved here is appended to ``made``."""
     existing = store.chip(scene.id, grid.key, ref.id)
     cached = None if existing is None else _cached(Path(existing.path), grid, scene)
     if existing is not None and cached is not None:
@@ -134,31 +182,38 @@ def _make(store: Store, ws: Layout, site: Site, scene: Scene, grid: Grid, ref: S
     px = chip_pixels(scene_info(scene), grid, inside, ref_data,
                      f"scene {scene.id} ({Path(scene.path).name}) of site {site.name!r}")
     path = ws.chip_path(site.id, scene.id, grid.key, ref.id)
+    chip = Chip(scene_id=scene.id, grid_key=grid.key, grid=grid.to_dict(),
+                reference_scene_id=ref.id, path=str(path), shift_x_px=px.shift_dx_px,
+                shift_y_px=px.shift_dy_px, coreg_status=px.coreg_status,
+                valid_fraction=px.valid_fraction)
+    if writer is not None:
+        writer.submit(chip, px.data, grid)
+        return ChipData(scene, chip, px.data)
     write_chip(path, px.data, grid.crs, grid.transform)
-    chip = store.put_chip(Chip(scene_id=scene.id, grid_key=grid.key, grid=grid.to_dict(),
-                               reference_scene_id=ref.id, path=str(path),
-                               shift_x_px=px.shift_dx_px, shift_y_px=px.shift_dy_px,
-                               coreg_status=px.coreg_status, valid_fraction=px.valid_fraction))
+    chip = store.put_chip(chip)
     if made is not None:
         made.append(chip)
     return ChipData(scene, chip, px.data)
 
 
 def site_chips(store: Store, ws: Layout, site: Site, wanted: Sequence[Scene],
-               made: list[Chip] | None = None) -> tuple[Grid, list[ChipData]]:
+               made: list[Chip] | None = None, writer: ChipWriter | None = None
+               ) -> tuple[Grid, list[ChipData]]:
     """Chips of ``wanted`` scenes on the site's grid, co-registered to the site's earliest
     scene (which is chipped too, as the reference). Cached chips are reused; those made
     by this call are appended to ``made`` (so that a failed command can take them back
-    with :func:`discard_chips`)."""
+    with :func:`discard_chips`). With a ``writer``, new chips are written in the background
+    and recorded by ``writer.finish``."""
     scenes = store.scenes(site.id)
     grid = grid_for(site, scenes)
     inside = aoi_mask(site, grid)
     ref = scenes[0]
-    ref_chip = _make(store, ws, site, ref, grid, ref, None, inside, made)
+    ref_chip = _make(store, ws, site, ref, grid, ref, None, inside, made, writer)
     out = []
     for scene in wanted:
         out.append(ref_chip if scene.id == ref.id
-                   else _make(store, ws, site, scene, grid, ref, ref_chip.data, inside, made))
+                   else _make(store, ws, site, scene, grid, ref, ref_chip.data, inside, made,
+                              writer))
     return grid, out
 
 
