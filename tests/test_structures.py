@@ -361,3 +361,25 @@ def test_the_site_page_lists_the_structures_as_text(cli, levir_site, tmp_path):
         srv.should_exit = True
         thread.join(10)
         ws.close()
+
+
+def test_detect_writes_the_structures_of_a_pair(cli, samples, tmp_path):
+    pytest.importorskip("onnxruntime")
+    base = samples / "levir-cd" / "tiles256"
+    pair = (base / "A" / f"{TILE}.png", base / "B" / f"{TILE}.png")
+    out = tmp_path / "s.geojson"
+    res = cli("detect", *pair, "--out", tmp_path / "m.tif", "--gsd", GSD, "--method", "model",
+              "--structures", out)
+    assert res.code == 0, res.err
+    assert f"written to {out}" in res.out and "new building S" in res.out
+    fc = json.loads(out.read_text())
+    kinds = [f["properties"]["kind"] for f in fc["features"]]
+    assert kinds.count("new") == fc["counts"]["new"] >= 5
+    assert "pixel" in fc["note"]  # plain PNGs: geometry in BEFORE's pixels
+    new = next(f["properties"] for f in fc["features"] if f["properties"]["kind"] == "new")
+    assert new["area_m2"] > 0 and new["relative"] and new["change_objects"]
+    # a detector without building maps writes a collection that says so
+    res = cli("detect", *pair, "--out", tmp_path / "m2.tif", "--method", "cva",
+              "--structures", tmp_path / "none.geojson")
+    assert res.code == 0 and "no building maps" in res.out
+    assert json.loads((tmp_path / "none.geojson").read_text())["features"] == []

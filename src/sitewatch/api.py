@@ -78,19 +78,22 @@ def upgrade_catalog(target: str | os.PathLike[str] | None = None, *, db: str | N
 def detect_pair(before: str | os.PathLike[str], after: str | os.PathLike[str],
                 out: str | os.PathLike[str], *, method: str = "auto",
                 geojson: str | os.PathLike[str] | None = None, gsd_m: float | None = None,
-                params: dict[str, Any] | None = None) -> Any:
+                params: dict[str, Any] | None = None,
+                structures: str | os.PathLike[str] | None = None) -> Any:
     """Change between two image files of the same ground, without a catalog.
 
     Writes the 0/1/255 uint8 mask of BEFORE's size to ``out`` (and the polygons to
-    ``geojson``); returns a ``PairResult`` with the detector's result, the change objects and
-    the method used.
+    ``geojson``, and the buildings of both dates with their change to ``structures``, for
+    the learned detector); returns a ``PairResult`` with the detector's result, the change
+    objects, the method used and the structures document.
     """
     from sitewatch.pipeline.pair import detect_files
 
     if gsd_m is not None and gsd_m <= 0:
         raise InputValueError(f"gsd_m {gsd_m} must be a positive pixel size in metres")
     return detect_files(Path(before), Path(after), Path(out), method,
-                        Path(geojson) if geojson is not None else None, gsd_m, params)
+                        Path(geojson) if geojson is not None else None, gsd_m, params,
+                        Path(structures) if structures is not None else None)
 
 
 def extract_sites(article: str | os.PathLike[str], published: date | None = None

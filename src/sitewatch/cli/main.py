@@ -116,6 +116,10 @@ def detect(
         help="auto (the learned model for imagery of 5 m or finer, else cva), model or cva."
     )] = "auto",
     geojson: Annotated[Path | None, typer.Option(help="Also write change polygons.")] = None,
+    structures: Annotated[Path | None, typer.Option(
+        help="Also write the buildings of both dates as GeoJSON: new, extended, demolished, "
+             "unchanged, cleared ground, with areas and relative sizes (learned model).")
+    ] = None,
     gsd: Annotated[float | None, typer.Option(help="Pixel size in metres of plain images, "
                                                "to measure areas.")] = None,
     weights: Annotated[Path | None, typer.Option(
@@ -130,12 +134,17 @@ def detect(
 
     method, params = _model_params(method, weights, target)
     res = detect_pair(before, after, out_path, method=method, geojson=geojson, gsd_m=gsd,
-                      params=params)
+                      params=params, structures=structures)
     changed = int((res.result.mask == 1).sum())
     valid = int((res.result.mask != 255).sum())
     out.print(f"{len(res.objects)} change object(s), {changed} of {valid} valid pixels changed "
               f"({100 * changed / max(valid, 1):.1f}%) by method {res.method}; mask written "
               f"to {out_path}", markup=False)
+    if structures is not None:
+        from sitewatch.evidence.structures import document_lines
+
+        for line in document_lines(res.structures, structures):
+            out.print(line, markup=False)
 
 
 @app.command()

@@ -437,3 +437,21 @@ def structures_of(result: ChangeResult, before: np.ndarray, after: np.ndarray, n
     pa = np.where(valid, layers["building_after"], 0.0)
     change = structure_change(pb, pa, result.mask == 1, gsd_m, before, after, names, valid)
     return structures_doc(change, transform, crs, objects)
+
+
+def structures_geojson(doc: dict[str, Any] | None) -> dict[str, Any]:
+    """A structures document (:func:`structures_doc`) as a GeoJSON FeatureCollection: one
+    feature per structure, its fields as properties (``change_objects``: indices of the
+    change polygons, in their file's order); the counts and rules kept as members. None
+    (a detector without building maps) gives a collection without features that says so."""
+    if doc is None:
+        return {"type": "FeatureCollection", "name": "structures", "features": [],
+                "note": "the detector gives no building maps: no structures"}
+    feats = [{"type": "Feature", "geometry": item["geometry"],
+              "properties": {k: v for k, v in item.items() if k != "geometry"}}
+             for item in doc["items"]]
+    out = {"type": "FeatureCollection", "name": "structures", "features": feats,
+           **{k: v for k, v in doc.items() if k != "items"}}
+    if doc.get("coordinates") != "lon/lat":
+        out["note"] = f"geometry in {doc.get('coordinates')} coordinates of BEFORE"
+    return out

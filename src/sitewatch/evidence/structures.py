@@ -14,7 +14,7 @@ from typing import Any
 
 from sitewatch.model import Run
 
-__all__ = ["CHANGED_KINDS", "FIELDS", "structure_features", "structure_items",
+__all__ = ["CHANGED_KINDS", "FIELDS", "document_lines", "structure_features", "structure_items",
            "structure_lines", "structure_rows", "structures_html", "structures_summary"]
 
 #: the kinds that are a change (the rest are buildings standing on both dates)
@@ -102,17 +102,39 @@ def structure_features(run: Run, changed_only: bool = False) -> list[dict[str, A
             for item, row in zip(items, rows, strict=True)]
 
 
+def _count_text(doc: dict[str, Any]) -> str:
+    counts = doc.get("counts") or {}
+    said = ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in
+                     (*CHANGED_KINDS, "unchanged") if counts.get(k))
+    return (f"structures: {doc.get('buildings_before', 0)} building(s) before, "
+            f"{doc.get('buildings_after', 0)} after" + (f"; {said}" if said else ""))
+
+
+def document_lines(doc: dict[str, Any] | None, path: Any, limit: int = 10) -> list[str]:
+    """Text for ``sitewatch detect --structures``: the counts and where they were written,
+    then the changed structures' labels with the change polygons they came from (#1 is the
+    first of the change GeoJSON)."""
+    if doc is None:
+        return [f"structures: the detector gives no building maps; {path} holds none "
+                "(use --method model)"]
+    items = [i for i in doc.get("items", []) if i.get("kind") in CHANGED_KINDS]
+    lines = [f"{_count_text(doc)}; written to {path}"]
+    for item in items[:limit]:
+        det = [f"#{k + 1}" for k in item.get("change_objects") or []]
+        lines.append(f"  {item.get('label', item.get('ref'))}"
+                     + (f" (from change {', '.join(det)})" if det else ""))
+    if len(items) > limit:
+        lines.append(f"  ... {len(items) - limit} more in {path}")
+    return lines
+
+
 def structure_lines(run: Run, limit: int = 10) -> list[str]:
     """Text for the CLI: the counts, then each changed structure's label and its
     detections (at most ``limit``)."""
     doc = structures_summary(run)
     if doc is None:
         return []
-    counts = doc.get("counts") or {}
-    said = ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in
-                     (*CHANGED_KINDS, "unchanged") if counts.get(k))
-    lines = [f"structures: {doc.get('buildings_before', 0)} building(s) before, "
-             f"{doc.get('buildings_after', 0)} after" + (f"; {said}" if said else "")]
+    lines = [_count_text(doc)]
     items = structure_items(run, changed_only=True)
     for item in items[:limit]:
         det = item["detections"]

@@ -15,6 +15,7 @@ import numpy as np
 from sitewatch.detect.classical import ChangeResult
 from sitewatch.detect.methods import DEFAULT_METHOD, common_bands, get_method, resolve_method
 from sitewatch.detect.objects import ChangeObject, extract_objects
+from sitewatch.detect.structures import structures_geojson, structures_of
 from sitewatch.errors import GeometryError, InputValueError
 from sitewatch.imagery.local import (
     ImageInfo,
@@ -35,12 +36,19 @@ class PairResult:
     objects: list[ChangeObject]
     georeferenced: bool
     method: str
+    #: buildings of both dates and their change (``sitewatch.detect.structures``), when
+    #: asked for and the detector gives building maps; else None
+    structures: dict[str, Any] | None = None
 
 
 def detect_files(before: Path, after: Path, out: Path, method: str = DEFAULT_METHOD,
                  geojson: Path | None = None, gsd_m: float | None = None,
-                 params: dict[str, Any] | None = None) -> PairResult:
-    """Detect change from ``before`` to ``after`` and write the contract's mask to ``out``.
+                 params: dict[str, Any] | None = None,
+                 structures: Path | None = None) -> PairResult:
+    """Detect change from ``before`` to ``after`` and write the contract's mask to ``out``;
+    ``structures``: also write the buildings of both dates and their change (new,
+    extended, demolished, unchanged, cleared ground) as GeoJSON, for detectors that give
+    building maps (the learned one; for the others the file holds no feature).
 
     Either may be a Sentinel-2 band folder (one acquisition): its bands are stacked on the
     grid of its B02 file, 20 m and 60 m bands resampled on read.
@@ -53,7 +61,8 @@ def detect_files(before: Path, after: Path, out: Path, method: str = DEFAULT_MET
     with tempfile.TemporaryDirectory(prefix="sitewatch-bands-") as tmp:
         a_info, b_info = (_inspect(p, Path(tmp) / f"{k}.vrt")
                           for k, p in (("before", before), ("after", after)))
-        return _detect(a_info, b_info, before, after, out, method, geojson, gsd_m, params)
+        return _detect(a_info, b_info, before, after, out, method, geojson, gsd_m, params,
+                       structures)
 
 
 def _inspect(path: Path, vrt: Path) -> ImageInfo:
@@ -68,7 +77,7 @@ def _inspect(path: Path, vrt: Path) -> ImageInfo:
 
 def _detect(a_info: ImageInfo, b_info: ImageInfo, before: Path, after: Path, out: Path,
             method: str, geojson: Path | None, gsd_m: float | None,
-            params: dict[str, Any] | None) -> PairResult:
+            params: dict[str, Any] | None, structures: Path | None = None) -> PairResult:
     if gsd_m is not None and not (math.isfinite(gsd_m) and 0.001 <= gsd_m <= 100_000):
         raise InputValueError(f"--gsd {gsd_m} is not a pixel size: give metres, from 0.001 "
                               "to 100000, such as 0.5")
@@ -106,8 +115,11 @@ def _detect(a_info: ImageInfo, b_info: ImageInfo, before: Path, after: Path, out
     tf = a_info.transform if georef else None
     objects = extract_objects(result, tf, crs, pixel,
                               px_area_m2=None if georef or gsd_m is None else gsd_m * gsd_m)
-    _write_outputs(out, geojson, result, objects, georef, crs, tf)
-    return PairResult(result, objects, georef, used)
+    doc = None if structures is None else structures_of(
+        result, a[ia], b[ib], names, pixel, tf, crs, [o.geometry for o in objects])
+    _write_outputs(out, geojson, result, objects, georef, crs, tf,
+                   None if structures is None else (structures, doc))
+    return PairResult(result, objects, georef, used, doc)
 
 
 #: peak bytes a detector holds per pixel of BEFORE's grid: (fixed, per band). Measured on
@@ -145,13 +157,16 @@ def _no_data(path: Path) -> InputValueError:
 
 def _write_outputs(out: Path, geojson: Path | None, result: ChangeResult,
                    objects: list[ChangeObject], georef: bool, crs: str | None,
-                   tf: Any) -> None:
+                   tf: Any, structures: tuple[Path, dict[str, Any] | None] | None = None
+                   ) -> None:
     """The mask and the polygons together or neither: both are written to temporary files
     first, and renamed into place only when both are complete (the GeoJSON first, so that
     a mask never stands without the polygons asked for with it)."""
     with ExitStack() as stack:
         mask_tmp = stack.enter_context(atomic_path(out))
         gj_tmp = None if geojson is None else stack.enter_context(atomic_path(geojson))
+        st_tmp = None if structures is None else stack.enter_context(
+            atomic_path(structures[0]))
         write_mask(mask_tmp, result.mask, crs, tf)
         if gj_tmp is not None:
             fc: dict[str, Any] = {"type": "FeatureCollection",
@@ -159,3 +174,5 @@ def _write_outputs(out: Path, geojson: Path | None, result: ChangeResult,
             if not georef:
                 fc["note"] = "geometry in pixel coordinates (column, row) of BEFORE"
             gj_tmp.write_text(json.dumps(fc), encoding="utf-8")
+        if st_tmp is not None and structures is not None:
+            st_tmp.write_text(json.dumps(structures_geojson(structures[1])), encoding="utf-8")
