@@ -383,3 +383,21 @@ def test_detect_writes_the_structures_of_a_pair(cli, samples, tmp_path):
               "--structures", tmp_path / "none.geojson")
     assert res.code == 0 and "no building maps" in res.out
     assert json.loads((tmp_path / "none.geojson").read_text())["features"] == []
+
+
+def test_a_footprint_across_the_antimeridian_is_split_there():
+    from affine import Affine
+    from pyproj import Transformer
+
+    from sitewatch.detect.footprints import to_world
+
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:32660", always_xy=True).transform(
+        179.99995, 10.0)
+    tf = Affine(0.5, 0, x - 10, 0, -0.5, y + 10)  # 40 px of 0.5 m: 10 m either side
+    g = to_world(shapely.box(0, 0, 40, 40), tf, "EPSG:32660")
+    assert g.geom_type == "MultiPolygon" and len(g.geoms) == 2
+    w, _, e, _ = g.bounds
+    assert (w, e) == (-180.0, 180.0)
+    # one not crossing stays one polygon, in lon/lat
+    one = to_world(shapely.box(0, 0, 10, 10), tf, "EPSG:32660")
+    assert one.geom_type == "Polygon" and 179.9 < one.bounds[0] < 180

@@ -27,6 +27,7 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from sitewatch.errors import InputValueError
+from sitewatch.geo.antimeridian import crosses_antimeridian, projected_to_wgs84
 
 __all__ = ["Footprint", "building_instances", "footprints", "regularise"]
 
@@ -110,7 +111,10 @@ def to_world(geom: BaseGeometry, transform: Affine | None, crs: str | None) -> B
     from pyproj import Transformer
 
     tr = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    return shapely.transform(out, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    ll = shapely.transform(out, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    if crosses_antimeridian(ll):  # a building across 180 degrees: split there
+        return projected_to_wgs84(out, crs, densify=False)
+    return ll
 
 
 def min_building_px(gsd_m: float | None) -> int:
