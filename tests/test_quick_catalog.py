@@ -106,7 +106,8 @@ def _help(args: list[str], pruned: bool, monkeypatch: pytest.MonkeyPatch,
 @pytest.mark.parametrize("args", [
     ["sites", "--help"], ["sites", "list", "--help"], ["analyze", "--help"],
     ["-v", "watch", "--help"], ["sites", "lst"], ["detect"], ["nosuch"],
-    ["detect", "a.tif", "b.tif", "--out", "m.tif", "--gsd", "nan"], ["--help"],
+    ["detect", "a.tif", "b.tif", "--out", "m.tif", "--gsd", "nan"], ["--help"], [],
+    ["-v", "--help"], ["-v"],
 ])
 def test_pruned_command_tree_behaves_like_the_full_one(
         args: list[str], monkeypatch: pytest.MonkeyPatch,

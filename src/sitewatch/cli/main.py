@@ -3,6 +3,7 @@ unexpected errors exit 1 (with a traceback under ``-v``)."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import sys
@@ -199,8 +200,11 @@ def _model_params(method: str, weights: Path | None, target: str | None = None
     """(method, parameters): --weights or --target mean the learned model."""
     if weights is None and target is None:
         return method, {}
-    if method not in {"model", "auto"}:
-        raise SitewatchError("--weights and --target are for --method model")
+    if method == "s2model" and target is None:  # the multispectral model takes --weights
+        pass
+    elif method not in {"model", "auto"}:
+        raise SitewatchError("--weights and --target are for --method model (--weights "
+                             "also for s2model)")
     params = {}
     if weights is not None:
         if weights.is_dir():
@@ -213,7 +217,7 @@ def _model_params(method: str, weights: Path | None, target: str | None = None
         if target not in {"buildings", "any"}:
             raise SitewatchError(f"--target {target!r}: choose buildings or any")
         params["target"] = target
-    return "model", params
+    return ("s2model" if method == "s2model" else "model"), params
 
 
 @app.command()
@@ -368,13 +372,18 @@ def _pruned(full: typer.Typer, args: list[str]) -> typer.Typer:
     """
     word = next((a for a in args if not a.startswith("-")), None)
     if word is None:
-        return full
+        return _listing(full) if not args or "--help" in args else full
     commands = [c for c in full.registered_commands
                 if (c.name or typer.main.get_command_name(c.callback.__name__
                                                           if c.callback else "")) == word]
     groups = [g for g in full.registered_groups if g.name == word]
     if not commands and not groups:
         return full
+    return _like(full, commands, groups)
+
+
+def _like(full: typer.Typer, commands: list[Any], groups: list[Any]) -> typer.Typer:
+    """A Typer with ``full``'s settings and callback and these commands and groups."""
     small = typer.Typer()
     for attr in ("_add_completion", "rich_markup_mode", "rich_help_panel", "suggest_commands",
                  "pretty_exceptions_enable", "pretty_exceptions_show_locals",
@@ -382,6 +391,29 @@ def _pruned(full: typer.Typer, args: list[str]) -> typer.Typer:
         setattr(small, attr, getattr(full, attr))
     small.registered_commands, small.registered_groups = commands, groups
     return small
+
+
+def _listing(full: typer.Typer) -> typer.Typer:
+    """``full`` as its own help lists it: every command and group by name and help, none
+    of their parameters (the top-level help prints no parameter of a subcommand; a test
+    checks the text is the same)."""
+    def stub(info: Any) -> Any:
+        def listed() -> None:
+            """"""
+
+        fn = info.callback
+        listed.__name__, listed.__doc__ = fn.__name__, fn.__doc__
+        short = copy.copy(info)
+        short.callback = listed
+        return short
+
+    groups = []
+    for g in full.registered_groups:
+        short = copy.copy(g)
+        if g.typer_instance is not None:
+            short.typer_instance = _like(g.typer_instance, [], [])
+        groups.append(short)
+    return _like(full, [stub(c) for c in full.registered_commands if c.callback], groups)
 
 
 def _refuse_non_finite(command: Any) -> None:
