@@ -19,7 +19,8 @@ change mask of the pair, every building becomes one structure:
   that was already bare; treat it as a lead.
 
 Each new or extended building is sized against the standing buildings (seen on the before
-date, unchanged or extended, an extended one at its former size): the largest one on
+date, unchanged or extended, an extended one at its former size; at least
+:data:`MIN_REFERENCE_M2`): the largest one on
 the site, and the nearest one of similar orientation (long axes within
 :data:`SIMILAR_DEG`), as a ratio with its uncertainty (the two one-pixel boundary errors,
 independent, added in quadrature). Geometry is in pixel coordinates (col, row) until
@@ -66,6 +67,8 @@ MIN_ADDED_M2 = 20.0
 MIN_CLEARED_M2 = 50.0
 #: mean fall of excess green (2g - r - b, chromatic) that calls a change cleared ground
 GREENNESS_LOSS = 0.04
+#: smallest standing building that others are sized against, m2 (or 200 px)
+MIN_REFERENCE_M2 = 50.0
 #: long axes within this many degrees are "of similar orientation"
 SIMILAR_DEG = 15.0
 
@@ -346,6 +349,7 @@ def _relative_sizes(structures: list[Structure], gsd_m: float | None) -> list[St
     def area(s: Structure, poly: BaseGeometry) -> tuple[float, float]:
         return float(poly.area) * g2, float(poly.length) * g2
 
+    min_ref_px = MIN_REFERENCE_M2 / gsd_m ** 2 if gsd_m else 200.0
     refs: list[tuple[Structure, BaseGeometry, Footprint]] = []
     for s in structures:
         # standing: seen on the before date and still there (a building the model saw
@@ -354,6 +358,8 @@ def _relative_sizes(structures: list[Structure], gsd_m: float | None) -> list[St
             continue
         # an extended building at its size before the change: the footprint(s) it grew from
         base = s.grown_from if s.kind == "extended" and s.grown_from is not None else s.polygon
+        if float(base.area) < min_ref_px:  # a shed or a fleck: no yardstick
+            continue
         refs.append((s, base, s.footprint))
     bases = np.array([r[1] for r in refs], dtype=object)
     areas = np.array([float(r[1].area) for r in refs])
@@ -415,6 +421,7 @@ def structures_doc(change: StructureChange, transform: Affine | None = None,
             "coordinates": "lon/lat" if transform is not None and crs is not None
             else ("grid CRS" if transform is not None else "pixel (column, row)"),
             "rules": {"min_support": MIN_SUPPORT, "min_overlap": MIN_OVERLAP,
+                      "min_reference_m2": MIN_REFERENCE_M2,
                       "min_added_m2": MIN_ADDED_M2, "greenness_loss": GREENNESS_LOSS,
                       "similar_deg": SIMILAR_DEG},
             "items": items}
