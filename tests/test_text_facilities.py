@@ -103,6 +103,30 @@ def test_a_ship_named_after_a_city_is_not_a_place() -> None:
     assert all(c["lat"] is None or _km(c, 47.42, 40.09) > 300 for c in cands)
 
 
+def test_a_ship_named_in_apposition_is_not_a_port() -> None:
+    # https://www.worldreportnow.com/news/satellite-images-show-russian-navy-ship-burning-after-ukrainian-strike-in-crimea/76150/
+    # (2023-12-28): "the burnt-out ship, named Novocherkassk" was a port in Novocherkassk
+    text = ("Satellite images have captured the shocking aftermath of a devastating attack "
+            "on a Russian tank landing ship in Crimea. The images show the burnt-out ship, "
+            "named Novocherkassk, detached from the port and partially submerged, with smoke "
+            "billowing from its charred remains. This incident occurred as Ukraine launched "
+            "strikes on the port of Feodosia in Crimea, which has been illegally annexed by "
+            "Russia since 2014.")
+    (port,) = extract_sites(text)
+    assert port["name"] == "Port of Feodosia" and _km(port, 45.03, 35.38) < 5
+
+
+def test_drones_that_attack_make_no_drone_factory() -> None:
+    # https://nevsedoma.com.ua/en/670509-consequences-of-ukrainian-drone-strikes-on-an-oil-depot-in-the-smolensk-region.html
+    # (2024-04): the fuel base the drones hit was a "drone factory"
+    text = ("Let us recall that on the night of April 24, SBU drones, in addition to a base "
+            "in the Smolensk region, attacked a base for storing and pumping fuels and "
+            "lubricants in the village of Yartsevo, Smolensk region of Russia.")
+    cands = extract_sites(text)
+    assert cands and all(c["kind"] != "drone factory" for c in cands)
+    assert any(c["place"] == "Yartsevo" and c["kind"] == "depot or arsenal" for c in cands)
+
+
 def test_submarines_ships_and_missiles_are_recognised_as_things() -> None:
     # https://navaltoday.com/2011/12/23/russia-sevmash-shipyard-celebrates-72-nd-anniversary
     text = ("Project 885 Yasen newest nuclear-powered attack submarine Severodvinsk has "

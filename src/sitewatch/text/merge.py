@@ -12,7 +12,8 @@ Two candidates are one facility when (each rule general, none knows a place):
 - they describe one facility at two levels in one sentence ("at Yelabuga, in the Alabuga
   special economic zone in Tatarstan");
 - a description placed only at a region ("an airbase in Crimea") lies around the one
-  candidate of its kind the article places inside that region;
+  candidate of its kind the article places inside that region (a named facility placed
+  at a region stays apart);
 - unnamed, of one kind at one place.
 
 The merged candidate keeps every quote and alias; its name is the canonical one
@@ -140,6 +141,8 @@ def _absorb(target: Candidate, c: Candidate) -> None:
         target.place, target.near = c.place, c.near  # the more precise place
         target.place_text, target.borrowed = c.place_text, c.borrowed
         target.by_name = c.by_name
+        if not target.named:
+            target.name = c.name  # "depot in Yartsevo", not "... in Smolensk region"
     if c.named and target.named:
         target.name = canonical_name([target.name, c.name])
     elif c.named:
@@ -165,12 +168,12 @@ def _fold_regional(cands: list[Candidate]) -> None:
     a compatible kind that lies inside that region ("an airbase in Crimea" and "the Saky
     base"); with two or more such candidates, it stays apart."""
     for c in list(cands):
-        if c.place is None or c.place.kind != "region" or c.coords is not None:
-            continue
+        if c.place is None or c.place.kind != "region" or c.coords is not None or c.named:
+            continue  # a named facility keeps its name ("the Rosneft oil depot" in a village
+            # the gazetteer does not know is not the depot in Yartsevo)
         inside = [o for o in cands if o is not c and o.place is not None
                   and o.place.kind in ("city", "facility") and _compatible(o, c)
-                  and (o.kind == c.kind or c.named or o.named)
-                  and contains(c.place, o.place)]
+                  and (o.kind == c.kind or o.named) and contains(c.place, o.place)]
         if len(inside) == 1:
             _absorb(inside[0], c)
             cands.remove(c)

@@ -70,11 +70,19 @@ OFFSET_MIN_KM = 3.0
 OFFSET_MAX_KM = 300.0
 
 
+_NAMED_VESSEL = re.compile(
+    r"\b(?:ships?|vessels?|submarines?|subs?|boats?|frigates?|destroyers?|cruisers?|"
+    r"corvettes?|carriers?|tankers?|icebreakers?|aircraft|planes?|missiles?|rockets?)\b"
+    r"[^.;]{0,20}?\b(?:named|called|christened|dubbed|renamed)\s+(?:the\s+)?[\"'“‘]?$", re.I)
+
+
 def vessel_or_weapon(text: str, a: int, b: int) -> bool:
     """Whether the name at ``text[a:b]`` names a vessel, a weapon or an aircraft: after a
     word such as "submarine", "SSGN" or "battleship", or before "-class", "-17" or
     "missile" (but "the Votkinsk missile plant" is a place: a facility noun follows)."""
     before = text[max(0, a - 40):a]
+    if _NAMED_VESSEL.search(before):
+        return True  # "the burnt-out ship, named Novocherkassk"
     if _VESSEL_BEFORE.search(before) and not re.search(r"\b(?:in|at|of|near|from|to)\s+$",
                                                        before, re.I):
         return True

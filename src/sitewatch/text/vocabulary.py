@@ -48,9 +48,14 @@ KINDS: list[tuple[re.Pattern[str], str]] = [
                 r"warehouses?)|arsenals?", re.I), "depot or arsenal"),
     (re.compile(r"ammunition|munitions?|shells?\b|artillery (?:plant|factory)", re.I),
      "ammunition plant"),
-    (re.compile(r"\b(?:drones?|UAVs?)\b(?!\s+(?:attacks?|strikes?|raids?|hits?|debris|"
-                r"fragments?))|Shahed|Geran", re.I), "drone factory"),
-    (re.compile(r"arsenals?|depots?|storage", re.I), "depot or arsenal"),
+    # drones made, not drones that attack: "drone factory", "produces ... drones", "Shahed"
+    (re.compile(r"\b(?:drones?|UAVs?)\b(?=[^.;]{0,40}\b(?:factor(?:y|ies)|plants?|production|"
+                r"produc\w*|assembl\w*|manufactur\w*|made|built|workshops?)\b)|"
+                r"\b(?:produc\w*|assembl\w*|manufactur\w*|factor(?:y|ies)|plants?|making|makes|"
+                r"build\w*)\b[^.;]{0,40}\b(?:drones?|UAVs?)\b|Shahed|Geran", re.I),
+     "drone factory"),
+    (re.compile(r"arsenals?|depots?|storage|storing|fuels? and lubricants", re.I),
+     "depot or arsenal"),
     (re.compile(r"naval base|submarine base|military (?:base|complex)|garrison|barracks",
                 re.I), "military base"),
 ]
