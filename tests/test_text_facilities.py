@@ -183,6 +183,13 @@ def test_an_air_base_named_after_its_town_is_placed_at_its_airfield() -> None:
     assert base["kind"] == "airbase" and base["placement"] == "facility"
     assert _km(base, 51.48111, 46.21056) < 3  # Engels-2 (Wikipedia), 7 km from the town
     assert "Engels Airbase" in base["aliases"]
+    # https://news.online.ua/en/preparing-for-new-strikes-on-ukraine-russia-expands-engels-2-airbase-897997/
+    # a numbered base named after its town is that town's, not a missile's "-2"
+    (two,) = extract_sites("Russia is expanding the Engels-2 air base, the main center of "
+                           "strategic aviation, from where missile-carrying aircraft are "
+                           "launched to strike Ukraine.")
+    assert two["name"] == "Engels-2 air base" and two["placement"] == "facility"
+    assert _km(two, 51.48111, 46.21056) < 3
 
 
 def test_a_site_placed_by_distance_and_bearing_from_a_town() -> None:

@@ -33,7 +33,10 @@ _VESSEL_BEFORE = re.compile(
     r"launchers?|warheads?|torpedo(?:es)?|class|type|christened))"
     r"[\s\"'“‘]*(?:the\s+)?$", re.I)
 _WEAPON_AFTER = re.compile(
-    r"^(?:-\d|[- ](?:class|type)\b|\s*\(?(?:SSGN|SSBN|SSN|SSK)\b|"
+    r"^(?:-\d+[A-Za-z]?\b(?!\s+(?:(?:\w+\s+)?(?:air ?base|airbase|airfield|aerodrome|"
+    r"plant|factory|works|complex|site|base|facility|range|cosmodrome|centre|center|"
+    r"station|shipyard|yard|port|depot|arsenal)s?\b|(?:is|was|in|at|near)\b))|"
+    r"[- ](?:class|type)\b|\s*\(?(?:SSGN|SSBN|SSN|SSK)\b|"
     r"(?:\s+[\w-]+)?\s+(?:missiles?|rockets?|ballistic|cruise|ICBMs?|IRBMs?|MRBMs?|SRBMs?|"
     r"SLBMs?|drones?|UAVs?|submarines?|destroyers?|frigates?|cruisers?|corvettes?|warships?|"
     r"(?:landing |cargo |training |patrol )?ships?|vessels?|boats?|tankers?|icebreakers?|"

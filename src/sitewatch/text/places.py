@@ -213,7 +213,11 @@ class Places:
             if fold(words[0]) in STOP:
                 break
             regions = [m.place for m in context if m.place.kind == "region"]
-            found = self.gaz.lookup(cand)
+            numbered = re.fullmatch(r"(.+?)-\d+", cand)  # "Engels-2", "Saky-4"
+            found = self.gaz.lookup(cand) or (self.gaz.lookup(numbered.group(1))
+                                              if numbered else [])
+            if numbered and found:
+                cand = numbered.group(1)
             options = [p for p in found if self._plausible(p, cand)
                        and (p.kind == "city" or whole)]
             if not options:
