@@ -94,7 +94,7 @@ def test_quiet_by_default(cli: Callable[..., Result]) -> None:
 
 def test_plain_lines_count_tenths_of_each_stage(monkeypatch: pytest.MonkeyPatch) -> None:
     buf = io.StringIO()
-    monkeypatch.setattr(common.err, "_file", buf)  # restored to None: sys.stderr again
+    monkeypatch.setattr(common.err.console, "_file", buf)  # restored: sys.stderr again
     with progress("working", tty=False, delay_s=0) as step:
         for i in range(1, 101):
             step(i, 100, f"item {i}")
@@ -112,7 +112,7 @@ def test_plain_lines_count_tenths_of_each_stage(monkeypatch: pytest.MonkeyPatch)
 def test_a_quick_step_shows_nothing(monkeypatch: pytest.MonkeyPatch, tty: bool) -> None:
     """Neither a bar nor lines for work done within the delay (nor before a refusal)."""
     buf = io.StringIO()
-    monkeypatch.setattr(common.err, "_file", buf)  # restored to None: sys.stderr again
+    monkeypatch.setattr(common.err.console, "_file", buf)  # restored: sys.stderr again
     with progress("working", tty=tty, delay_s=60) as step:
         for i in range(1, 11):
             step(i, 10, "x")

@@ -14,10 +14,9 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from sitewatch.api import Workspace
 
 #: characters a terminal acts on rather than shows: C0 controls but newline and tab, DEL,
@@ -41,14 +40,42 @@ def shown(text: str) -> str:
 def markup_safe(text: str) -> str:
     """``text`` for a place that renders Rich markup (a progress column): :func:`shown`,
     then its square brackets escaped."""
+    from rich.markup import escape
+
     return escape(shown(text))
 
 
-class _SafeConsole(Console):
-    """A console that prints every string through :func:`shown`."""
+class _SafeConsole:
+    """A Rich console that prints every string through :func:`shown`, made on first use
+    (importing Rich is a fifth of the start-up of ``sitewatch --help``, which prints
+    through Click). Attributes are the console's; :attr:`console` is the console itself."""
+
+    def __init__(self, **options: Any) -> None:
+        object.__setattr__(self, "_options", options)
+        object.__setattr__(self, "_made", None)
+
+    @property
+    def console(self) -> Console:
+        made = object.__getattribute__(self, "_made")
+        if made is None:
+            from rich.console import Console
+
+            made = Console(**object.__getattribute__(self, "_options"))
+            object.__setattr__(self, "_made", made)
+        return made
 
     def print(self, *objects: Any, **kwargs: Any) -> None:
-        super().print(*(shown(o) if isinstance(o, str) else o for o in objects), **kwargs)
+        self.console.print(*(shown(o) if isinstance(o, str) else o for o in objects),
+                           **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.console, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.console, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(self.console, name)
 
 
 out = _SafeConsole(highlight=False, soft_wrap=True, markup=False, emoji=False)

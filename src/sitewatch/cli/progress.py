@@ -60,7 +60,8 @@ class _Reporter:
 
             self.bar = Progress(TextColumn(markup_safe(self.label)), BarColumn(),
                                 MofNCompleteColumn(), TimeElapsedColumn(),
-                                TextColumn("{task.description}"), console=err, transient=True)
+                                TextColumn("{task.description}"), console=err.console,
+                                transient=True)
             self.bar.start()
             self.task = self.bar.add_task("", total=total)
         self.bar.update(self.task, completed=done, total=total, description=markup_safe(what))
