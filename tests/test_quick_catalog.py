@@ -113,3 +113,13 @@ def test_pruned_command_tree_behaves_like_the_full_one(
         args: list[str], monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     assert _help(args, True, monkeypatch, capsys) == _help(args, False, monkeypatch, capsys)
+
+
+def test_help_imports_nothing_heavy() -> None:
+    code = ("import sys, io, contextlib; from sitewatch.cli.main import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()): rc = main(['--help'])\n"
+            "print('LOADED', sorted(m for m in ('rich', 'sqlalchemy', 'pydantic', 'numpy', "
+            "'shapely', 'rasterio', 'alembic') if m in sys.modules), rc)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "LOADED [] 0"
