@@ -161,6 +161,7 @@ def test_a_dateline_with_a_colon_is_not_a_site() -> None:
             "source of the drones. Reuters")
     cands = extract_sites(text)
     assert [c["place"] for c in cands] == ["Abqaiq"]  # not Muscat, in Oman
+    assert cands[0]["kind"] != "drone factory"  # the drones attacked it
 
 
 def test_a_description_is_not_a_name_and_joins_the_named_base() -> None:

@@ -49,7 +49,8 @@ KINDS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"ammunition|munitions?|shells?\b|artillery (?:plant|factory)", re.I),
      "ammunition plant"),
     # drones made, not drones that attack: "drone factory", "produces ... drones", "Shahed"
-    (re.compile(r"\b(?:drones?|UAVs?)\b(?=[^.;]{0,40}\b(?:factor(?:y|ies)|plants?|production|"
+    (re.compile(r"\b(?:drones?|UAVs?)\b(?!\s+(?:attacks?|strikes?|raids?|hit|struck|debris|"
+                r"fragments?)\b)(?=[^.;]{0,40}\b(?:factor(?:y|ies)|plants?|production|"
                 r"produc\w*|assembl\w*|manufactur\w*|made|built|workshops?)\b)|"
                 r"\b(?:produc\w*|assembl\w*|manufactur\w*|factor(?:y|ies)|plants?|making|makes|"
                 r"build\w*)\b[^.;]{0,40}\b(?:drones?|UAVs?)\b|Shahed|Geran", re.I),
