@@ -405,7 +405,10 @@ def structures_doc(change: StructureChange, transform: Affine | None = None,
     ``{"counts", "buildings_before", "buildings_after", "items": [{"geometry", ...}]}``
     with geometry in lon/lat (transform and crs known) or pixels; ``objects``: the change
     objects' geometries in the same coordinates, linked to the structures they overlap."""
-    worlds = [to_world(s.polygon, transform, crs) for s in change.structures]
+    # coordinates to 1e-7 degrees (about 1 cm) or 1e-3 px: the run's JSON stays small
+    digits = 7 if transform is not None and crs is not None else 3
+    worlds = [shapely.transform(to_world(s.polygon, transform, crs),
+                                lambda xy: np.round(xy, digits)) for s in change.structures]
     links: list[tuple[int, ...]] = [() for _ in worlds]
     if objects:
         tree = STRtree(list(objects))
