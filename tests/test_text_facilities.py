@@ -191,6 +191,10 @@ def test_an_air_base_named_after_its_town_is_placed_at_its_airfield() -> None:
                            "launched to strike Ukraine.")
     assert two["name"] == "Engels-2 air base" and two["placement"] == "facility"
     assert _km(two, 51.48111, 46.21056) < 3
+    # written for the rule: an unnamed air base "in Saratov" is not Saratov's civil airport
+    # (the table knows Gagarin Airport by its city only), so it stays at the town
+    (town,) = extract_sites("Satellite images show bombers at an airbase in Saratov, Russia.")
+    assert town["placement"] == "town" and town["place"] == "Saratov"
 
 
 def test_a_site_placed_by_distance_and_bearing_from_a_town() -> None:

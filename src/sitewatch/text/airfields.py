@@ -5,7 +5,10 @@ coordinates, "Saki Air Base", "Engels Airbase", "Minsk Machulishchy Airport").
 A candidate of the kind "airbase" is moved from its town to the airfield when one
 airfield, within ``SNAP_KM`` of where the text puts it and in the same country, bears the
 proper part of the candidate's name or the name of its town ("the Saky base" in Saki is
-Saki Air Base, 4.6 km south of the town's centre). Its ``placement`` becomes
+Saki Air Base, 4.6 km south of the town's centre); an air base the text does not name
+("an airbase in Engels") needs the only airfield whose own name bears its town's
+(Engels Airbase; not Saratov's Gagarin Airport for "an airbase in Saratov"). Its
+``placement`` becomes
 "facility", and the airfield's name is kept among its aliases.
 """
 
@@ -79,11 +82,13 @@ def find_airfield(c: Candidate) -> Airfield | None:
         for word in {key, *key.split()}:
             for w in _spellings(word):
                 for field in index.get(w, []):
+                    if not c.named and w not in fold(field.name).split():
+                        continue  # "an airbase in Saratov" is not Saratov's civil airport
                     d = distance_km(c.place.lat, c.place.lon, field.lat, field.lon)
                     if field.country == c.place.country and d <= limit:
                         found[field] = d
-    if not found:
-        return None
+    if not found or (not c.named and len(found) > 1):
+        return None  # "an airbase in Saratov" with two airfields there: the town it stays
     return min(found, key=lambda f: found[f])
 
 
