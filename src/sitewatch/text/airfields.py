@@ -8,8 +8,7 @@ proper part of the candidate's name or the name of its town ("the Saky base" in 
 Saki Air Base, 4.6 km south of the town's centre); an air base the text does not name
 ("an airbase in Engels") needs the only airfield whose own name bears its town's
 (Engels Airbase; not Saratov's Gagarin Airport for "an airbase in Saratov"). Its
-``placement`` becomes
-"facility", and the airfield's name is kept among its aliases.
+``placement`` becomes "facility", and the airfield's name is kept among its aliases.
 """
 
 from __future__ import annotations
