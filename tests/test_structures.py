@@ -401,3 +401,21 @@ def test_a_footprint_across_the_antimeridian_is_split_there():
     # one not crossing stays one polygon, in lon/lat
     one = to_world(shapely.box(0, 0, 10, 10), tf, "EPSG:32660")
     assert one.geom_type == "Polygon" and 179.9 < one.bounds[0] < 180
+
+
+def test_cleared_ground_uses_ndvi_where_a_near_infrared_band_is_named():
+    h, w = 60, 60
+    names = ("blue", "green", "red", "nir")
+    before = np.zeros((4, h, w), np.float32)
+    before[:] = np.array([0.04, 0.08, 0.05, 0.45], np.float32)[:, None, None]  # vegetation
+    after = before.copy()
+    # soil that looks as green as before in the visible bands, but has lost its NIR
+    after[:, 10:40, 10:40] = np.array([0.04, 0.08, 0.05, 0.09], np.float32)[:, None, None]
+    change = np.zeros((h, w), bool)
+    change[10:40, 10:40] = True
+    none = np.zeros((h, w), np.float32)
+    (s,) = structure_change(none, none, change, 0.5, before, after, names).structures
+    assert s.kind == "cleared_ground" and s.greenness_loss > 0.5
+    # the same visible bands alone see no loss of greenness
+    rgb = [2, 1, 0]
+    assert structure_change(none, none, change, 0.5, before[rgb], after[rgb]).structures == []

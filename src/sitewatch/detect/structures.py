@@ -12,11 +12,12 @@ change mask of the pair, every building becomes one structure:
   area): ``added_area_m2``;
 - ``unchanged``: the rest (a building seen on one date only, where the pair shows no
   change, is the model missing it on the other date: counted as standing on both);
-- ``cleared_ground``: change that no building of either date explains, where the visible
-  bands lose greenness (chromatic excess green, 2g - r - b, falls by
-  :data:`GREENNESS_LOSS`): vegetation cleared, bare soil, earthworks. RGB only: it cannot
-  tell bare soil from a grey car park or a dry season, and it misses clearing of ground
-  that was already bare; treat it as a lead.
+- ``cleared_ground``: change that no building of either date explains, where greenness
+  falls: NDVI by :data:`NDVI_LOSS` where a near-infrared band is named (``nir``), else the
+  visible bands' chromatic excess green (2g - r - b) by :data:`GREENNESS_LOSS`: vegetation
+  cleared, bare soil, earthworks. From RGB alone it cannot tell bare soil from a grey car
+  park or a dry season, and either way it misses clearing of ground that was already bare;
+  treat it as a lead.
 
 Each new or extended building is sized against the standing buildings (seen on the before
 date, unchanged or extended, an extended one at its former size; at least
@@ -67,6 +68,8 @@ MIN_ADDED_M2 = 20.0
 MIN_CLEARED_M2 = 50.0
 #: mean fall of excess green (2g - r - b, chromatic) that calls a change cleared ground
 GREENNESS_LOSS = 0.04
+#: mean fall of NDVI that calls a change cleared ground (bands named red and nir)
+NDVI_LOSS = 0.1
 #: smallest standing building that others are sized against, m2 (or 200 px)
 MIN_REFERENCE_M2 = 50.0
 #: long axes within this many degrees are "of similar orientation"
@@ -192,6 +195,29 @@ def _rgb(stack: np.ndarray | None, names: Sequence[str]) -> np.ndarray | None:
     return stack[:3] if stack.shape[0] == 3 else None
 
 
+def _ndvi(stack: np.ndarray, names: list[str]) -> np.ndarray:
+    nir = stack[names.index("nir")].astype(np.float32)
+    red = stack[names.index("red")].astype(np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (nir - red) / (nir + red)
+    return np.where(nir + red > 0, out, np.nan).astype(np.float32)
+
+
+def _greenness(before: np.ndarray | None, after: np.ndarray | None, names: Sequence[str]
+               ) -> tuple[np.ndarray | None, np.ndarray | None, float]:
+    """(greenness before, after, the fall that counts): NDVI where bands named red and nir
+    exist, else excess green of the visible bands; (None, None, _) without them."""
+    names = list(names)
+    if before is None or after is None:
+        return None, None, GREENNESS_LOSS
+    if "nir" in names and "red" in names:
+        return _ndvi(before, names), _ndvi(after, names), NDVI_LOSS
+    rb, ra = _rgb(before, names), _rgb(after, names)
+    if rb is None or ra is None:
+        return None, None, GREENNESS_LOSS
+    return excess_green(rb), excess_green(ra), GREENNESS_LOSS
+
+
 def excess_green(rgb: np.ndarray) -> np.ndarray:
     """2g - r - b of the chromatic coordinates of (3, h, w) non-negative values: (h, w)
     float32 in [-1, 2]; NaN where a pixel is black or has no data."""
@@ -294,8 +320,7 @@ def structure_change(building_before: np.ndarray, building_after: np.ndarray,
         kind = "demolished" if share >= MIN_SUPPORT else "unchanged"
         out.append((kind, f.polygon, f, (i - 1,), (), {"change_px": int(ch_b[i]),
                                                        "change_share": share}))
-    out.extend(_cleared(change, lab_b, lab_a, gsd_m, _rgb(before, names),
-                        _rgb(after, names)))
+    out.extend(_cleared(change, lab_b, lab_a, gsd_m, *_greenness(before, after, names)))
     order = {k: n for n, k in enumerate(KINDS)}
     out.sort(key=lambda s: (order[s[0]], -s[1].area, s[1].centroid.x, s[1].centroid.y))
     structures = []
@@ -308,10 +333,12 @@ def structure_change(building_before: np.ndarray, building_after: np.ndarray,
 
 
 def _cleared(change: np.ndarray, lab_b: np.ndarray, lab_a: np.ndarray, gsd_m: float | None,
-             rgb_b: np.ndarray | None, rgb_a: np.ndarray | None) -> list[_Item]:
+             green_b: np.ndarray | None, green_a: np.ndarray | None, min_loss: float
+             ) -> list[_Item]:
     """Change that no building explains (two pixels off any building of either date) and
-    that loses greenness: cleared ground, one structure per connected area."""
-    if rgb_b is None or rgb_a is None:
+    whose greenness falls by ``min_loss`` on average: cleared ground, one structure per
+    connected area."""
+    if green_b is None or green_a is None:
         return []
     near = ndimage.binary_dilation((lab_b > 0) | (lab_a > 0), iterations=2)
     free = change & ~near
@@ -320,7 +347,7 @@ def _cleared(change: np.ndarray, lab_b: np.ndarray, lab_a: np.ndarray, gsd_m: fl
     labels, n = ndimage.label(free, structure=st)
     if n == 0:
         return []
-    loss = excess_green(rgb_b) - excess_green(rgb_a)
+    loss = green_b - green_a
     ok = np.isfinite(loss)
     px = np.bincount(labels[ok], minlength=n + 1)
     size = np.bincount(labels.ravel(), minlength=n + 1)
@@ -329,7 +356,7 @@ def _cleared(change: np.ndarray, lab_b: np.ndarray, lab_a: np.ndarray, gsd_m: fl
     out: list[_Item] = []
     for geom, value in features.shapes(labels.astype(np.int32), mask=free, connectivity=4):
         lab = int(value)
-        if px[lab] < min_px or mean_loss[lab] < GREENNESS_LOSS:
+        if px[lab] < min_px or mean_loss[lab] < min_loss:
             continue
         poly = shapely.Polygon(geom["coordinates"][0]).simplify(1.0, preserve_topology=True)
         if not isinstance(poly, Polygon) or not poly.is_valid:
@@ -426,6 +453,7 @@ def structures_doc(change: StructureChange, transform: Affine | None = None,
             "rules": {"min_support": MIN_SUPPORT, "min_overlap": MIN_OVERLAP,
                       "min_reference_m2": MIN_REFERENCE_M2,
                       "min_added_m2": MIN_ADDED_M2, "greenness_loss": GREENNESS_LOSS,
+                      "ndvi_loss": NDVI_LOSS,
                       "similar_deg": SIMILAR_DEG},
             "items": items}
 
