@@ -204,8 +204,9 @@ def structures_html(run: Run) -> str:
 split where they touch and regularised (straight edges, right angles); a building is new
 when nothing stood there before and the pair shows change over it, extended when it covers
 an older one and adds changed ground, demolished when it stood before only. Cleared ground
-is change that no building explains where the visible bands lose greenness (RGB only: a
-lead, not a finding). Sizes are relative to buildings standing on both dates (an extended
+is change that no building explains where greenness falls (NDVI where a near-infrared band
+exists, else the visible bands' excess green: a lead, not a finding). Sizes are relative
+to buildings standing on both dates (an extended
 one at its former size); the uncertainties are those of a one-pixel error along each
 outline, added in quadrature. The model's building masks were learnt from few buildings:
 treat the ratios as rough. On labelled buildings of its own training data
