@@ -142,29 +142,33 @@ def _rms_difference(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
 
 def _smooth(stack: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian smoothing of each band over valid pixels only (normalised convolution),
-    in float32. Where every pixel is valid the weights are 1 (reflected edges) and are not
+    in float32, in place (``stack`` is the caller's scratch: at 4000 px a copy is 256 MB;
+    SciPy's filters work line by line through a buffer, so in place gives the same
+    values). Where every pixel is valid the weights are 1 (reflected edges) and are not
     computed. Bands are filtered on as many threads as there are cores (SciPy's filters
     release the GIL; each band's result is the same on any number)."""
     if sigma <= 0:
         return stack
-    out = np.empty_like(stack, dtype=np.float32)
+    if stack.dtype != np.float32:
+        stack = stack.astype(np.float32)
     if valid.all():
         def plain(i: int) -> None:
-            ndimage.gaussian_filter(stack[i].astype(np.float32, copy=False), sigma,
-                                    output=out[i])
+            ndimage.gaussian_filter(stack[i], sigma, output=stack[i])
 
         _per_band(plain, stack.shape[0])
-        return out
+        return stack
     w = ndimage.gaussian_filter(valid.astype(np.float32), sigma)
+    outside = ~valid
 
     def weighted(i: int) -> None:
-        ndimage.gaussian_filter(np.where(valid, stack[i], 0).astype(np.float32), sigma,
-                                output=out[i])
+        band = stack[i]
+        band[outside] = 0
+        ndimage.gaussian_filter(band, sigma, output=band)
         with np.errstate(invalid="ignore", divide="ignore"):
-            np.divide(out[i], w, out=out[i])
+            np.divide(band, w, out=band)
 
     _per_band(weighted, stack.shape[0])
-    return out
+    return stack
 
 
 def _per_band(work: Callable[[int], None], bands: int) -> None:
