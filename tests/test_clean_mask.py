@@ -56,3 +56,20 @@ def test_clean_mask_on_a_real_change_mask(samples) -> None:  # type: ignore[no-u
 def test_clean_mask_refuses_a_stack() -> None:
     with pytest.raises(ValueError, match=r"\(h, w\)"):
         clean_mask(np.zeros((2, 5, 5), bool), 1)
+
+
+@pytest.mark.parametrize("holes", [False, True])
+def test_cva_smoothing_in_place_equals_the_normalised_convolution(holes: bool) -> None:
+    from sitewatch.detect.classical import _smooth
+
+    rng = np.random.default_rng(3)
+    stack = rng.normal(size=(4, 90, 120)).astype(np.float32)
+    valid = np.ones((90, 120), bool)
+    if holes:
+        valid[10:30, 40:70] = False
+        stack[:, ~valid] = np.nan
+    w = ndimage.gaussian_filter(valid.astype(np.float32), 2.0)
+    want = np.stack([ndimage.gaussian_filter(np.where(valid, b, 0).astype(np.float32), 2.0)
+                     / (w if holes else 1.0) for b in stack])
+    got = _smooth(stack.copy(), valid, 2.0)
+    np.testing.assert_allclose(got[:, valid], want[:, valid], rtol=1e-6, atol=1e-6)
