@@ -93,8 +93,8 @@ def extract_objects(result: ChangeResult, transform: Affine | None = None,
         lab = int(value)
         rings = geom_doc["coordinates"]  # a polygon from the raster: shell, then holes
         geom = shapely.polygons(np.asarray(rings[0], dtype=np.float64),
-                                holes=[np.asarray(r, dtype=np.float64) for r in rings[1:]]
-                                or None)
+                                holes=[shapely.linearrings(np.asarray(r, dtype=np.float64))
+                                       for r in rings[1:]] or None)
         ctype = CHANGE_TYPES.get(int(dominant[lab]), "change")
         score = score_of(float(mean_mag[lab - 1]), result.threshold)
         pixels = int(counts[lab - 1])
