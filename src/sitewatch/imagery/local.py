@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -243,6 +245,18 @@ def has_valid_pixels(info: ImageInfo, probes: int = 8, size: int = 64) -> bool:
             return any(any_valid(src, win) for _, win in src.block_windows(1))
 
 
+@contextmanager
+def _readable(path: Path | str) -> Iterator[None]:
+    """A read of ``path`` that fails (a file truncated or corrupted since it was checked,
+    or never checked) raises one InputFileError naming the file."""
+    try:
+        yield
+    except RasterioError as exc:
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "no reason"
+        raise InputFileError(f"image {path} cannot be read ({reason}): it is truncated or "
+                             "corrupt; re-download or re-export it") from exc
+
+
 def _check_complete(p: Path, ds: rasterio.io.DatasetReader) -> None:
     """Read the last row of every band: a truncated file fails here, not mid-analysis."""
     try:
@@ -284,7 +298,7 @@ def read_onto(info: ImageInfo, crs: str, transform: Affine, width: int, height: 
     window = _aligned_window(info, crs, transform)
     if window is not None:
         return _read_window(info, bands, alpha, window, width, height)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _readable(info.path):
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(info.path) as src:
             # a file with an alpha band of its own (RGBA) has it warped: GDAL adds none
@@ -336,7 +350,7 @@ def _read_window(info: ImageInfo, bands: list[int], alpha: int | None, at: tuple
     if c1 <= c0 or r1 <= r0:
         return out
     win = Window(c0, r0, c1 - c0, r1 - r0)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _readable(info.path):
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(info.path) as src:
             # a window inside the image is read straight into the result (no second copy)
@@ -358,7 +372,7 @@ def read_plain(info: ImageInfo) -> np.ndarray:
     """Read a whole image as (bands, h, w) float32 with NaN nodata (alpha and nodata masked)."""
     alpha = info.rgb_alpha_band
     bands = [i for i in range(1, info.count + 1) if i != alpha]
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _readable(info.path):
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(info.path) as src:
             data = src.read(bands).astype(np.float32, copy=False)
