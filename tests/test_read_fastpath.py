@@ -74,3 +74,39 @@ def test_site_grid_follows_the_scene_lattice(samples, tmp_path):
     read = local.read_onto(info, grid.crs, grid.transform, grid.width, grid.height)
     np.testing.assert_array_equal(read[0], pixels[row:row + grid.height,
                                                   col:col + grid.width].astype(np.float32))
+
+
+def test_a_scene_corrupted_after_import_is_one_clear_error(samples, tmp_path, cli):
+    """The catalog trusts a scene after import: if its file is damaged later, analyze
+    refuses it in one line naming the file, with nothing left behind."""
+    from pyproj import Transformer
+    from support.integrity import check_integrity
+
+    chip = sorted((samples / "georef-rasters" / "sentinel2-cloudcover-chips"
+                   / "train_features").iterdir())[0]
+    with rasterio.open(chip / "B04.tif") as ds:
+        crs, tf, red = ds.crs, ds.transform, ds.read(1)
+    paths = []
+    for k, data in enumerate((red, np.flipud(red).copy())):
+        path = tmp_path / f"scene{k}.tif"
+        with rasterio.open(path, "w", driver="GTiff", width=512, height=512, count=1,
+                           dtype=data.dtype, crs=crs, transform=tf, tiled=True,
+                           blockxsize=128, blockysize=128, compress="deflate") as ds:
+            ds.write(data, 1)
+        paths.append(path)
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(
+        *(tf * (256, 256)))
+    assert cli("sites", "add", "damaged", "--lat", lat, "--lon", lon,
+               "--radius-m", 2000).code == 0
+    for path, when in zip(paths, ("2020-05-01", "2020-06-01"), strict=True):
+        res = cli("scenes", "import", "damaged", path, "--date", when, "--provider",
+                  "Copernicus Sentinel-2", "--bands", "red")
+        assert res.code == 0, res.err
+    data = paths[1].read_bytes()
+    paths[1].write_bytes(data[:len(data) // 2])  # its last tiles are gone
+    res = cli("analyze", "damaged", "--method", "cva")
+    errors = [ln for ln in res.err.splitlines() if ln.startswith("sitewatch:")]
+    assert res.code == 2 and len(errors) == 1, res.err
+    assert "cannot be read" in errors[0] and "scene1.tif" in errors[0]
+    assert "Traceback" not in res.err
+    assert check_integrity(tmp_path / "ws")["runs"] == 0
