@@ -108,7 +108,7 @@ def _detect(a_info: ImageInfo, b_info: ImageInfo, before: Path, after: Path, out
                                  data_band_names(b_info.band_names))
     georef = a_info.georeferenced
     pixel = gsd_m if gsd_m is not None else (a_info.gsd_m if georef else None)
-    used = resolve_method(method, pixel)
+    used = resolve_method(method, pixel, names)
     run = get_method(used)
     result = run(a[ia], b[ib], names, pixel, params or {})
     crs = a_info.crs if georef else None
