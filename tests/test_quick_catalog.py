@@ -107,7 +107,7 @@ def _help(args: list[str], pruned: bool, monkeypatch: pytest.MonkeyPatch,
     ["sites", "--help"], ["sites", "list", "--help"], ["analyze", "--help"],
     ["-v", "watch", "--help"], ["sites", "lst"], ["detect"], ["nosuch"],
     ["detect", "a.tif", "b.tif", "--out", "m.tif", "--gsd", "nan"], ["--help"], [],
-    ["-v", "--help"], ["-v"],
+    ["-v", "--help"], ["-v"], ["--help", "detect"], ["-v", "--help", "sites", "list"],
 ])
 def test_pruned_command_tree_behaves_like_the_full_one(
         args: list[str], monkeypatch: pytest.MonkeyPatch,

@@ -370,9 +370,12 @@ def _pruned(full: typer.Typer, args: list[str]) -> typer.Typer:
     commands that costs more than all the work of ``sites list``. Help, usage errors and
     behaviour of the command run are the same: it is the same command.
     """
-    word = next((a for a in args if not a.startswith("-")), None)
+    at = next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))
+    word = args[at] if at < len(args) else None
+    if "--help" in args[:at]:  # the root's eager --help lists every command
+        return _listing(full)
     if word is None:
-        return _listing(full) if not args or "--help" in args else full
+        return _listing(full) if not args else full
     commands = [c for c in full.registered_commands
                 if (c.name or typer.main.get_command_name(c.callback.__name__
                                                           if c.callback else "")) == word]
