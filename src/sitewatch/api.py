@@ -91,9 +91,27 @@ def detect_pair(before: str | os.PathLike[str], after: str | os.PathLike[str],
 
     if gsd_m is not None and gsd_m <= 0:
         raise InputValueError(f"gsd_m {gsd_m} must be a positive pixel size in metres")
+    _distinct_files({"the BEFORE image": before, "the AFTER image": after},
+                    {"the mask": out, "the change GeoJSON": geojson,
+                     "the structures GeoJSON": structures})
     return detect_files(Path(before), Path(after), Path(out), method,
                         Path(geojson) if geojson is not None else None, gsd_m, params,
                         Path(structures) if structures is not None else None)
+
+
+def _distinct_files(inputs: dict[str, str | os.PathLike[str]],
+                    outputs: dict[str, str | os.PathLike[str] | None]) -> None:
+    """Refuse an output that is an input or another output: it would be replaced (the
+    images destroyed, or the mask overwritten by a GeoJSON)."""
+    seen = {Path(p).resolve(): what for what, p in inputs.items()}
+    for what, p in outputs.items():
+        if p is None:
+            continue
+        here = Path(p).resolve()
+        if here in seen:
+            raise InputValueError(f"{p} would be both {seen[here]} and {what}: give each "
+                                  "output a file of its own")
+        seen[here] = what
 
 
 def extract_sites(article: str | os.PathLike[str], published: date | None = None
