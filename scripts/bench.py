@@ -6,6 +6,8 @@ Cases:
   ``timeline`` with per-pixel breaks;
 - eopatch-68: import of the 68-date Sentinel-2 EOPatch (101 x 100 px), then ``timeline``;
 - model-1024: the change model's throughput on a 1024 x 1024 RGB pair;
+- s2model-2048: the multispectral change model's throughput on a 2048 x 2048 12-band
+  Sentinel-2 pair (scripts/bench_s2.py);
 - watch: a watch pass over N sites of 5 x 5 km with one new scene each (scripts/bench_watch.py),
   sites/hour with 1 and 2 local workers and a Dask LocalCluster, bytes read per site, each
   against a floor measured in the same run;
@@ -30,7 +32,7 @@ from pathlib import Path
 
 from sitewatch.config import samples_dir
 
-CASES = ("landsat-447", "eopatch-68", "stac-5km", "model-1024", "watch", "web")
+CASES = ("landsat-447", "eopatch-68", "stac-5km", "model-1024", "watch", "web", "s2model-2048")
 
 
 def stac_case(tmp: Path) -> dict[str, object]:
@@ -126,6 +128,10 @@ def run_case(case: str) -> dict[str, object]:
         return stac_case(tmp)
     if case == "model-1024":
         return model_case(tmp)
+    if case == "s2model-2048":
+        from bench_s2 import s2_case  # scripts/bench_s2.py
+
+        return s2_case()
     if case == "web":
         from bench_web import web_case  # scripts/bench_web.py
 
@@ -194,6 +200,9 @@ def main() -> int:
     from bench_web import report as web_report
 
     print("\n".join(web_report(next(x for x in results if x["case"] == "web"))))
+    from bench_s2 import report as s2_report
+
+    print("\n".join(s2_report(next(x for x in results if x["case"] == "s2model-2048"))))
     return 0
 
 

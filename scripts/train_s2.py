@@ -30,8 +30,8 @@ import numpy as np
 import rasterio
 
 from sitewatch.config import samples_dir
-from sitewatch.learn.s2data import City, load_cities, oscd_root
-from sitewatch.learn.s2infer import S2Predictor, default_weights, export_onnx, save
+from sitewatch.learn.s2data import City, oscd_root
+from sitewatch.learn.s2infer import S2Predictor, default_weights, export_onnx, load, save
 from sitewatch.learn.s2model import BANDS, CORE, DECODER, WIDTHS
 from sitewatch.learn.s2train import (
     S2Recipe,
@@ -43,6 +43,7 @@ from sitewatch.learn.s2train import (
     score,
     train,
 )
+from sitewatch.pipeline.oscd import load_cities
 
 CV_JSON = Path(__file__).resolve().parents[1] / "src/sitewatch/learn/weights/s2changenet-cv.json"
 LANDSAT = ("blue", "green", "red", "nir", "swir16", "swir22")
@@ -72,10 +73,11 @@ def cva_scores(root: Path, cities: list[City]) -> dict[str, dict[str, float]]:
     return res
 
 
-def run_cv(cities: list[City], recipe: S2Recipe, k: int, root: Path) -> dict[str, Any]:
+def run_cv(cities: list[City], recipe: S2Recipe, k: int, root: Path, threads: int = 2
+           ) -> dict[str, Any]:
     t0 = time.perf_counter()
     cv = cross_validate(cities, recipe, k, log, {"all": BANDS, "core4": CORE,
-                                                  "landsat6": LANDSAT})
+                                                  "landsat6": LANDSAT}, threads)
     wall = time.perf_counter() - t0
     labels = [c.label for c in cities]
     thr, _ = best_threshold([cv["prob"]["all"][c.name] for c in cities], labels)
@@ -86,6 +88,12 @@ def run_cv(cities: list[City], recipe: S2Recipe, k: int, root: Path) -> dict[str
         out[f"{key}_at_0.5"] = score(probs, cities, 0.5)["pooled"]
     out["cva"] = cva_scores(root, cities)
     return out
+
+
+def cv_meta(cv: dict[str, Any]) -> dict[str, Any]:
+    """What the weights' meta keeps of a cross-validation: the threshold and pooled scores."""
+    return {"threshold": cv.get("threshold", 0.5),
+            "cv": {k: cv[k]["pooled"] for k in ("all", "core4", "landsat6", "cva") if k in cv}}
 
 
 def table(cv: dict[str, Any]) -> str:
@@ -101,34 +109,41 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cv", action="store_true", help="cross-validate instead of training")
     ap.add_argument("--steps", type=int, default=S2Recipe.steps)
-    ap.add_argument("--folds", type=int, default=4)
+    ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--out", type=Path, default=default_weights())
     ap.add_argument("--cv-json", type=Path, default=CV_JSON)
+    ap.add_argument("--threads", type=int, default=2, help="PyTorch threads (default 2)")
+    ap.add_argument("--stamp", action="store_true",
+                    help="only put CV_JSON's threshold and figures into the meta of --out "
+                         "(trained before the cross-validation ended) and export it again")
     args = ap.parse_args()
+    if args.stamp:
+        net, meta = load(args.out)
+        save(net, args.out, meta | cv_meta(json.loads(args.cv_json.read_text(encoding="utf-8"))))
+        log(f"stamped {args.out}; exported {export_onnx(args.out, args.out.with_suffix('.onnx'))}")
+        return 0
     root = oscd_root(samples_dir())
     recipe = S2Recipe(steps=args.steps)
     log("reading the OSCD cities")
     cities = load_cities(root)
     if args.cv:
-        cv = run_cv(cities, recipe, args.folds, root)
+        cv = run_cv(cities, recipe, args.folds, root, args.threads)
         args.cv_json.write_text(json.dumps(cv, indent=1) + "\n", encoding="utf-8")
         print(table(cv))
         print(f"threshold {cv['threshold']}; pooled: model {cv['all']['pooled']}, "
               f"4 bands {cv['core4']['pooled']}, cva {cv['cva']['pooled']}")
         return 0
-    cv = json.loads(args.cv_json.read_text(encoding="utf-8")) if args.cv_json.is_file() else {}
     t0 = time.perf_counter()
-    net = train(cities, recipe, log)
+    net = train(cities, recipe, log, threads=args.threads)
     wall = round(time.perf_counter() - t0, 1)
+    cv = json.loads(args.cv_json.read_text(encoding="utf-8")) if args.cv_json.is_file() else {}
     meta = {"architecture": "S2ChangeNet", "widths": list(WIDTHS), "decoder": DECODER,
             "bands": list(BANDS), "core_bands": list(CORE),
             "input": "each date standardised per band (median, 5-95 % spread): counts or "
                      "reflectance, any offset",
             "data": "OSCD training cities (14), Sentinel-2 L1C, labels CC BY-NC-SA 4.0 "
                     "(Daudt et al., IGARSS 2018)",
-            "recipe": recipe.as_dict(), "train_wall_s": wall,
-            "threshold": cv.get("threshold", 0.5),
-            "cv": {k: cv[k]["pooled"] for k in ("all", "core4", "landsat6", "cva") if k in cv}}
+            "recipe": recipe.as_dict(), "train_wall_s": wall} | cv_meta(cv)
     save(net, args.out, meta)
     onnx = export_onnx(args.out, args.out.with_suffix(".onnx"))
     # parity of the two engines on a real city

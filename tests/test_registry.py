@@ -95,7 +95,7 @@ def test_register_a_spec_or_a_mapping_and_list_it():
     names = [s.name for s in list_detectors()]
     # auto's order first (priority, highest first), then by name those auto never picks;
     # the model is registered with or without PyTorch (auto skips it without)
-    assert names[:2] == ["model", "cva"]
+    assert names[:3] == ["model", "s2model", "cva"]
     assert names[-2:] == ["brighter", "brighter2"]
     assert get_detector("cva").as_dict()["available"] is True
 
@@ -104,10 +104,11 @@ def test_auto_picks_model_for_fine_imagery_and_cva_for_coarse():
     fine = "model" if HAS_TORCH else "cva"
     assert choose(0.5) == fine
     assert choose(None) == fine  # unknown pixel size: as today, the model when it can run
-    assert choose(5.0) == fine  # the model's range ends at 5 m, included
-    assert choose(5.01) == "cva"
-    assert choose(10.0) == "cva"
-    assert resolve_method("auto", 0.5) == fine and resolve_method("auto", 10.0) == "cva"
+    rgb = ["red", "green", "blue"]  # without NIR: not the multispectral s2model
+    assert choose(5.0, rgb) == fine  # the model's range ends at 5 m, included
+    assert choose(5.01, rgb) == "cva"
+    assert choose(10.0, rgb) == "cva"
+    assert resolve_method("auto", 0.5) == fine and resolve_method("auto", 10.0, rgb) == "cva"
     assert resolve_method("cva", 0.5) == "cva"
 
 

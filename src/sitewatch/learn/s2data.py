@@ -1,10 +1,10 @@
 """OSCD (Onera Satellite Change Detection) cities for the multispectral change model.
 
-Each city's two dates are read as Sentinel-2 band folders by the same code ``sitewatch
-detect`` uses (:mod:`sitewatch.imagery.s2folder`: a VRT on the B02 grid, 20 m and 60 m
-bands resampled bilinear), put in :data:`~sitewatch.learn.s2model.BANDS` order,
-standardised per date and kept as float16. Labels: ``train_labels/<city>/cm/<city>-cm.tif``
-(1 = no change, 2 = change) on the 10 m grid.
+:mod:`sitewatch.pipeline.oscd` reads each city's two dates as Sentinel-2 band folders by
+the code ``sitewatch detect`` uses (a VRT on the B02 grid, 20 m and 60 m bands resampled
+bilinear, the second date warped onto the first's grid); :func:`make_city` puts them in
+:data:`~sitewatch.learn.s2bands.BANDS` order, standardised per date, as float16. Labels:
+``train_labels/<city>/cm/<city>-cm.tif`` (1 = no change, 2 = change) on the 10 m grid.
 
 :func:`sample` cuts random crops with the training augmentation: flips and quarter turns,
 swapped dates, per-date radiometric gain and offset with a seasonal (vegetation-band)
@@ -14,7 +14,6 @@ date by up to one pixel.
 
 from __future__ import annotations
 
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +24,6 @@ from rasterio.errors import NotGeoreferencedWarning
 from scipy import ndimage
 
 from sitewatch.errors import InputFileError
-from sitewatch.imagery.local import inspect_image, read_onto, read_plain
-from sitewatch.imagery.s2folder import read_band_folder
 from sitewatch.learn.s2bands import BANDS, CORE, arrange, standardise
 
 #: haze adds most to the short wavelengths (weights by band, BANDS order)
@@ -60,32 +57,6 @@ def city_names(root: Path) -> list[str]:
     return [c.strip() for c in listing.read_text(encoding="utf-8").split(",") if c.strip()]
 
 
-def read_pair(before: Path, after: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Two band folders as ``sitewatch detect`` reads them: (bands, h, w) float32 each on
-    BEFORE's grid (AFTER warped onto it, bilinear), NaN = no data, reflectance (each
-    folder's scale and offset applied), and the band names."""
-    out, names = [], []
-    with tempfile.TemporaryDirectory(prefix="sitewatch-oscd-") as tmp:
-        infos = []
-        for k, folder in enumerate((before, after)):
-            s2 = read_band_folder(folder)
-            vrt = Path(tmp) / f"{k}.vrt"
-            vrt.write_text(s2.vrt_xml(), encoding="utf-8")
-            infos.append((inspect_image(vrt, list(s2.band_names)), s2))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            (ia, sa), (ib, sb) = infos
-            a = read_plain(ia)
-            assert ia.crs is not None and ia.transform is not None
-            b = read_onto(ib, ia.crs, ia.transform, ia.width, ia.height)
-        for data, s2 in ((a, sa), (b, sb)):
-            if s2.scale is not None:
-                data = data * np.float32(s2.scale) + np.float32(s2.offset or 0.0)
-            out.append(data)
-        names = list(sa.band_names)
-    return out[0], out[1], names
-
-
 def read_label(root: Path, city: str) -> np.ndarray:
     path = root / "train_labels" / city / "cm" / f"{city}-cm.tif"
     with warnings.catch_warnings():
@@ -94,19 +65,15 @@ def read_label(root: Path, city: str) -> np.ndarray:
             return (ds.read(1) == 2).astype(np.uint8)
 
 
-def load_city(root: Path, city: str) -> City:
-    d = root / "images" / city
-    a, b, names = read_pair(d / "imgs_1", d / "imgs_2")
-    out = [standardise(arrange(x, names)[0]).astype(np.float16) for x in (a, b)]
-    label = read_label(root, city)
+def make_city(name: str, before: np.ndarray, after: np.ndarray, names: list[str],
+              label: np.ndarray) -> City:
+    """A city from its two dates ((bands, h, w) on one grid, named by ``names``, any
+    radiometry, NaN = no data) and its labels: standardised, float16."""
+    out = [standardise(arrange(x, names)[0]).astype(np.float16) for x in (before, after)]
     if label.shape != out[0].shape[1:]:
-        raise InputFileError(f"{city}: labels {label.shape} and bands {out[0].shape[1:]} "
+        raise InputFileError(f"{name}: labels {label.shape} and bands {out[0].shape[1:]} "
                              "are not on one grid")
-    return City(city, out[0], out[1], label)
-
-
-def load_cities(root: Path, names: list[str] | None = None) -> list[City]:
-    return [load_city(root, c) for c in (names or city_names(root))]
+    return City(name, out[0], out[1], label)
 
 
 # --- augmentation ----------------------------------------------------------------------

@@ -20,7 +20,7 @@ from sitewatch.learn.s2model import BANDS, WIDTHS, S2ChangeNet
 
 @dataclass(frozen=True)
 class S2Recipe:
-    steps: int = 900
+    steps: int = 600
     batch: int = 8
     crop: int = 128
     lr: float = 3e-3
@@ -112,7 +112,8 @@ def folds(names: list[str], k: int) -> list[list[str]]:
 
 def cross_validate(cities: list[City], recipe: S2Recipe, k: int,
                    log: Callable[[str], None] | None = None,
-                   subsets: dict[str, tuple[str, ...]] | None = None) -> dict[str, Any]:
+                   subsets: dict[str, tuple[str, ...]] | None = None, threads: int = 2
+                   ) -> dict[str, Any]:
     """Train on k-1 folds of cities, predict the held-out fold's whole cities: ``prob``
     holds, for each named band subset (default: all bands), each city's probabilities."""
     subsets = subsets or {"all": BANDS}
@@ -122,7 +123,7 @@ def cross_validate(cities: list[City], recipe: S2Recipe, k: int,
         if log:
             log(f"fold {i + 1}/{k}: holding out {', '.join(held)}")
         t0 = time.perf_counter()
-        net = train(train_set, recipe, log)
+        net = train(train_set, recipe, log, threads)
         pred = S2Predictor("torch", net, None, {})
         for c in cities:
             if c.name in held:

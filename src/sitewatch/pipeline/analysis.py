@@ -159,13 +159,23 @@ def analyze_site(store: Store, ws: Layout, site_ref: str | int, before: str | No
     return Analysis(saved, created)
 
 
+def _shared_bands(b_scene: Scene, a_scene: Scene) -> list[str] | None:
+    """The band names both scenes have (what ``auto`` chooses by); None when none match."""
+    try:
+        return common_bands(data_band_names(b_scene.band_names),
+                            data_band_names(a_scene.band_names))[2]
+    except InputValueError:
+        return None
+
+
 def compute_run(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: Scene,
                 method: str = DEFAULT_METHOD, params: dict[str, Any] | None = None, *,
                 progress: Progress | None = None) -> tuple[Run, bool]:
     """(run, stored): the stored run of these inputs, or a new run computed but not yet
     stored (id 0; chips and the mask are written to the workspace). When it fails, the
     chips and the mask it made are taken back."""
-    method = resolve_method(method, min(b_scene.gsd_m, a_scene.gsd_m))
+    method = resolve_method(method, min(b_scene.gsd_m, a_scene.gsd_m),
+                            _shared_bands(b_scene, a_scene))
     spec = get_detector(method)
     versions = software_versions()
     grid_key = grid_for(site, store.scenes(site.id)).key
