@@ -419,3 +419,27 @@ def test_cleared_ground_uses_ndvi_where_a_near_infrared_band_is_named():
     # the same visible bands alone see no loss of greenness
     rgb = [2, 1, 0]
     assert structure_change(none, none, change, 0.5, before[rgb], after[rgb]).structures == []
+
+
+def test_a_building_cut_by_the_image_edge_is_no_yardstick_while_a_whole_one_stands():
+    """The largest standing building runs off the image: its area is only the part inside,
+    so a new building is sized against the whole one; with no whole one standing, the
+    cut one gives an upper bound, said so."""
+    cut = (slice(0, 60), slice(0, 60))       # 3,600 px inside, more beyond the edge
+    whole = (slice(30, 60), slice(80, 110))  # 900 px, inside the image
+    new = (slice(70, 90), slice(100, 130))   # 600 px, new
+    pb, pa = _two_dates([cut, whole], [cut, whole, new])
+    sc = structure_change(pb, pa, (pa > 0.5) & (pb < 0.5), 1.0)
+    (s,) = [x for x in sc.structures if x.kind == "new"]
+    largest = next(r for r in s.relative if r.basis == "largest")
+    assert not largest.partial
+    assert largest.ratio == pytest.approx(600 / 900, rel=0.1)
+    assert "at most" not in s.label()
+
+    pb, pa = _two_dates([cut], [cut, new])
+    sc = structure_change(pb, pa, (pa > 0.5) & (pb < 0.5), 1.0)
+    (s,) = [x for x in sc.structures if x.kind == "new"]
+    largest = next(r for r in s.relative if r.basis == "largest")
+    assert largest.partial and largest.ratio == pytest.approx(600 / 3600, rel=0.1)
+    assert "at most 17%" in s.label() and "cut by the image edge" in s.label()
+    assert s.properties()["relative"][0]["partial"] is True

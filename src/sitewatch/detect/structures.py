@@ -79,18 +79,22 @@ SIMILAR_DEG = 15.0
 @dataclass(frozen=True)
 class RelativeSize:
     """A building's area over another's: ``basis`` "largest" (the largest standing building
-    of the site) or "nearest_similar" (the nearest of similar orientation)."""
+    of the site) or "nearest_similar" (the nearest of similar orientation). ``partial``:
+    the other building is cut by the edge of the image (no whole one stands there), so
+    its area is only the part inside and the ratio is an upper bound."""
 
     to: str
     basis: str
     ratio: float
     ratio_uncertainty: float
     distance_m: float | None = None
+    partial: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"to": self.to, "basis": self.basis, "ratio": round(self.ratio, 4),
                 "ratio_uncertainty": round(self.ratio_uncertainty, 4),
-                "distance_m": None if self.distance_m is None else round(self.distance_m, 1)}
+                "distance_m": None if self.distance_m is None else round(self.distance_m, 1),
+                "partial": self.partial}
 
 
 @dataclass(frozen=True)
@@ -167,9 +171,17 @@ def relative_text(rel: Sequence[RelativeSize | dict[str, Any]]) -> str:
         if parts and parts[-1][1] == d["to"]:
             parts[-1][2].append(how)
             continue
-        parts.append((f"{100 * d['ratio']:.0f}% ± {100 * d['ratio_uncertainty']:.0f}% of "
-                      f"{d['to']}", d["to"], [how]))
-    return ", ".join(f"{text} ({'; also the '.join(hows)})" for text, _, hows in parts)
+        bound = "at most " if d.get("partial") else ""
+        hows = [how, "cut by the image edge"] if d.get("partial") else [how]
+        parts.append((f"{bound}{100 * d['ratio']:.0f}% ± {100 * d['ratio_uncertainty']:.0f}% "
+                      f"of {d['to']}", d["to"], hows))
+    return ", ".join(f"{text} ({_joined(hows)})" for text, _, hows in parts)
+
+
+def _joined(hows: list[str]) -> str:
+    bases = [h for h in hows if h != "cut by the image edge"]
+    text = "; also the ".join(bases)
+    return text + ("; cut by the image edge" if len(bases) < len(hows) else "")
 
 
 @dataclass(frozen=True)
@@ -329,7 +341,15 @@ def structure_change(building_before: np.ndarray, building_after: np.ndarray,
         unc = (fp.area_uncertainty_m2 if fp is not None
                else (poly.length * g2 if g2 else None))
         structures.append(Structure(f"S{n}", kind, poly, fp, olds, news, area, unc, **extra))
-    return StructureChange(fb, fa, _relative_sizes(structures, gsd_m))
+    # before-date buildings cut by the edge of the data (the image's edge, no-data pixels,
+    # the AOI's edge): only the part inside is measured
+    zone = np.ones(shape, bool) if valid is None else ~valid
+    if valid is None:
+        zone[int(EDGE_PX):-int(EDGE_PX) or None, int(EDGE_PX):-int(EDGE_PX) or None] = False
+    else:
+        zone = ndimage.binary_dilation(zone, iterations=int(EDGE_PX), border_value=1)
+    cut = np.flatnonzero(np.bincount(lab_b[zone], minlength=nb + 1)[1:] > 0)
+    return StructureChange(fb, fa, _relative_sizes(structures, gsd_m, set(cut.tolist())))
 
 
 def _cleared(change: np.ndarray, lab_b: np.ndarray, lab_a: np.ndarray, gsd_m: float | None,
@@ -367,10 +387,18 @@ def _cleared(change: np.ndarray, lab_b: np.ndarray, lab_a: np.ndarray, gsd_m: fl
     return out
 
 
-def _relative_sizes(structures: list[Structure], gsd_m: float | None) -> list[Structure]:
+#: pixels from the edge of the data within which a building counts as cut by it (the
+#: building probability fades over the last few pixels of a tile)
+EDGE_PX = 4
+
+
+def _relative_sizes(structures: list[Structure], gsd_m: float | None,
+                    cut: set[int] | frozenset[int] = frozenset()) -> list[Structure]:
     """Every new or extended building against the standing ones (unchanged or extended,
     at their size before the change): the largest, and the nearest of similar orientation.
-    Areas in pixels when the pixel size is unknown (the ratios are the same)."""
+    Areas in pixels when the pixel size is unknown (the ratios are the same). A building
+    made of a before-date footprint in ``cut`` (cut by the edge of the data) is a
+    yardstick only where no whole one stands: its area is only the part inside."""
     g2 = gsd_m ** 2 if gsd_m else 1.0
 
     def area(s: Structure, poly: BaseGeometry) -> tuple[float, float]:
@@ -388,6 +416,11 @@ def _relative_sizes(structures: list[Structure], gsd_m: float | None) -> list[St
         if float(base.area) < min_ref_px:  # a shed or a fleck: no yardstick
             continue
         refs.append((s, base, s.footprint))
+    # buildings cut by the image's edge only when no whole one stands there (an upper bound)
+    edge = np.array([any(i in cut for i in r[0].before) for r in refs], dtype=bool)
+    partial = bool(edge.all()) and bool(edge.size)
+    if edge.any() and not partial:
+        refs = [r for r, e in zip(refs, edge, strict=True) if not e]
     bases = np.array([r[1] for r in refs], dtype=object)
     areas = np.array([float(r[1].area) for r in refs])
     orient = np.array([r[2].orientation_deg for r in refs])
@@ -405,7 +438,8 @@ def _relative_sizes(structures: list[Structure], gsd_m: float | None) -> list[St
             big = int(np.flatnonzero(ok)[np.argmax(areas[ok])])
             b, sb = area(*refs[big][:2])
             rel.append(RelativeSize(refs[big][0].ref, "largest", *_ratio(a, sa, b, sb),
-                                    distance_m=float(dist[big]) * gsd_m if gsd_m else None))
+                                    distance_m=float(dist[big]) * gsd_m if gsd_m else None,
+                                    partial=partial))
             similar = ok & (_angle_gaps(s.footprint, orient, square) <= SIMILAR_DEG)
             if similar.any():
                 idx = np.flatnonzero(similar)
@@ -413,7 +447,8 @@ def _relative_sizes(structures: list[Structure], gsd_m: float | None) -> list[St
                 b, sb = area(*refs[near][:2])
                 rel.append(RelativeSize(refs[near][0].ref, "nearest_similar",
                                         *_ratio(a, sa, b, sb),
-                                        distance_m=float(dist[near]) * gsd_m if gsd_m else None))
+                                        distance_m=float(dist[near]) * gsd_m if gsd_m else None,
+                                        partial=partial))
         out.append(replace(s, relative=tuple(rel)))
     return out
 
