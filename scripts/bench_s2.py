@@ -1,7 +1,7 @@
 """Throughput of the multispectral change model (``make bench`` case ``s2model-2048``).
 
 A 2048 x 2048 pair of real Sentinel-2 pixels (the OSCD Beirut pair, 12 bands, mirrored to
-fill the square), with 2 threads: the network alone in 1024 px tiles with ONNX Runtime and
+fill the square), with 2 threads: the network alone in 2048 px tiles with ONNX Runtime and
 with PyTorch, and the whole detector (standardising both dates, tiles, threshold) on ONNX
 Runtime as ``detect`` runs it.
 
@@ -65,7 +65,7 @@ def s2_case() -> dict[str, object]:
 
 def report(r: dict[str, object]) -> list[str]:
     return [f"multispectral change model on a {SIZE} x {SIZE} 12-band pair (2 threads, "
-            "1024 px tiles)",
+            "2048 px tiles)",
             f"  ONNX Runtime {r['onnx_s']} s = {r['onnx_mpx_s']} Mpx/s; PyTorch {r['torch_s']} s"
             f" = {r['torch_mpx_s']} Mpx/s; detector (standardise + ONNX + threshold) "
             f"{r['detector_s']} s = {r['detector_mpx_s']} Mpx/s; peak {r['peak_rss_mib']} MiB"]

@@ -25,7 +25,7 @@ FORMAT = "sitewatch-s2changenet-1"
 DEFAULT_WEIGHTS = "s2changenet-v1.pt"
 ONNX_META_KEY = "sitewatch_meta"
 ONNX_SOURCE_KEY = "sitewatch_source_sha256"
-TILE = 1024
+TILE = 2048
 OVERLAP = 32
 
 
