@@ -112,6 +112,16 @@ def test_detect_runs_the_model_on_two_whole_band_folders(
                                                            b.crs)
     # a training city: a training-set figure, far above what cva reaches here (0.15)
     assert _f1(out, samples) > 0.3
+    # the same weights on PyTorch, asked for by name: the same mask
+    pt = tmp_path / "pt.tif"
+    res = cli("detect", city / "imgs_1", city / "imgs_2", "--out", pt, "--method", "s2model",
+              "--weights", default_weights())
+    assert res.code == 0, res.err
+    with rasterio.open(out) as m1, rasterio.open(pt) as m2:
+        assert (m1.read(1) == m2.read(1)).mean() > 0.999
+    bad = cli("detect", city / "imgs_1", city / "imgs_2", "--out", tmp_path / "x.tif",
+              "--method", "s2model", "--target", "buildings")
+    assert bad.code == 2 and not (tmp_path / "x.tif").exists()
 
 
 def test_four_band_input_still_detects(city: City) -> None:
