@@ -27,7 +27,8 @@ FIELDS: dict[str, type] = {
     "width_m": float, "orientation_deg": float, "vertices": int,
     "ratio_to_largest": float, "ratio_to_largest_uncertainty": float, "largest_ref": str,
     "ratio_to_nearest": float, "ratio_to_nearest_uncertainty": float, "nearest_ref": str,
-    "change_share": float, "greenness_loss": float, "detections": str, "label": str,
+    "ratio_upper_bound": int, "change_share": float, "greenness_loss": float,
+    "detections": str, "label": str,
 }
 
 
@@ -87,6 +88,10 @@ def structure_rows(run: Run, changed_only: bool = True) -> list[dict[str, Any]]:
             row[f"ratio_to_{key}_uncertainty"] = (None if rel is None
                                                   else rel.get("ratio_uncertainty"))
             row[f"{key}_ref"] = None if rel is None else rel.get("to")
+        # 1: the buildings it is sized against are cut by the image's edge (only their part
+        # inside is measured), so the ratios are upper bounds
+        row["ratio_upper_bound"] = int(any(isinstance(r, dict) and bool(r.get("partial"))
+                                           for r in item.get("relative") or []))
         row["detections"] = ", ".join(item["detections"])
         rows.append(row)
     return rows
@@ -164,13 +169,15 @@ def _cells(r: dict[str, Any]) -> list[str]:
     size = ("" if r["length_m"] is None or r["width_m"] is None
             else f"{r['length_m']:.1f} x {r['width_m']:.1f}")
     orient = "" if r["orientation_deg"] is None else f"{r['orientation_deg']:.0f}°"
+    bound = "at most " if r.get("ratio_upper_bound") else ""  # the other cut by the edge
     largest = _pct(r["ratio_to_largest"], r["ratio_to_largest_uncertainty"])
     nearest = _pct(r["ratio_to_nearest"], r["ratio_to_nearest_uncertainty"])
     return [str(r["ref"]), str(r["kind"]).replace("_", " "),
             _m2(r["area_m2"], r["area_uncertainty_m2"]),
             _m2(r["added_area_m2"], r["added_area_uncertainty_m2"]), size, orient,
-            f"{largest} of {r['largest_ref']}" if largest else "",
-            f"{nearest} of {r['nearest_ref']}" if nearest else "", str(r["detections"])]
+            f"{bound}{largest} of {r['largest_ref']}" if largest else "",
+            f"{bound}{nearest} of {r['nearest_ref']}" if nearest else "",
+            str(r["detections"])]
 
 
 def structures_html(run: Run) -> str:

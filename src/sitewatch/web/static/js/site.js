@@ -143,7 +143,8 @@ function renderStructures() {
   const rows = items.filter((i) => i.kind !== 'unchanged' || cited.has(i.ref));
   $('struct-section').hidden = !doc;
   $('struct-count').textContent = doc ? `${doc.buildings_before} before, ${doc.buildings_after} after; ${changed.length} changed` : '';
-  const pct = (r) => `${Math.round(100 * r.ratio)}% ±${Math.round(100 * r.ratio_uncertainty)}% of ${r.to}`;
+  // partial: the other building is cut by the image's edge, so the ratio is an upper bound
+  const pct = (r) => `${r.partial ? 'at most ' : ''}${Math.round(100 * r.ratio)}% ±${Math.round(100 * r.ratio_uncertainty)}% of ${r.to}`;
   const tb = clear($('struct-table').tBodies[0]);
   for (const i of rows) {
     const rel = (i.relative || []).map((r) => `${pct(r)} (${r.basis === 'largest' ? 'largest' : 'nearest similar'})`);
