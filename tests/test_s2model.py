@@ -3,6 +3,7 @@ whole OSCD cities through ``sitewatch detect``, ONNX parity, four-band input, ``
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,6 +43,12 @@ def test_standardise_gives_one_input_for_counts_reflectance_and_offsets() -> Non
         assert np.abs(standardise(other) - ref).max() < 1e-3
     assert (ref[:, :4, :4] == 0).all() and np.isfinite(ref).all()
     assert abs(float(np.median(ref[:, 8:, 8:]))) < 0.05  # centred on the median
+    extreme = np.full((2, 8, 8), 3e38, np.float32)
+    extreme[:, 0, 0] = -3e38
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning escapes
+        out = standardise(extreme)
+    assert np.isfinite(out).all() and np.abs(out).max() <= 6
 
 
 def test_arrange_puts_bands_in_model_order_and_flags_the_absent() -> None:

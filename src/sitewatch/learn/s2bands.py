@@ -40,8 +40,9 @@ def standardise(stack: np.ndarray, sample: int = 500_000, out: np.ndarray | None
             continue
         lo, mid, hi = (float(v) for v in np.percentile(vals, [5, 50, 95]))
         span = max(hi - lo, 1e-6 * max(abs(mid), 1.0), 1e-12)
-        y = np.subtract(band, mid, dtype=np.float32)
-        y /= np.float32(span)
+        with np.errstate(over="ignore", invalid="ignore"):  # float32 extremes: clipped
+            y = np.subtract(band, mid, dtype=np.float32)
+            y /= np.float32(span)
         np.clip(y, -CLIP, CLIP, out=y)
         np.copyto(y, 0, where=np.isnan(y))
         out[i] = y
