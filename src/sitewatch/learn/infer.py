@@ -123,21 +123,7 @@ class Predictor:
         if weights is None and _has_onnxruntime() and default_onnx().is_file():
             path = default_onnx()
         if path.suffix.lower() == ".onnx":
-            try:
-                import onnxruntime as ort
-            except ImportError as exc:
-                raise InputFileError("onnxruntime is not installed: pip install "
-                                     "'sitewatch[model]'") from exc
-            if not path.is_file():
-                raise InputFileError(f"ONNX model {path} does not exist")
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = 0
-            try:
-                sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-            except Exception as exc:  # onnxruntime raises its own exception types
-                raise InputFileError(f"{path} is not a readable ONNX model ({exc})") from exc
-            custom = sess.get_modelmeta().custom_metadata_map
-            meta = json.loads(custom.get(ONNX_META_KEY, "{}"))
+            sess, meta = open_onnx(path)
             return cls("onnx", sess, path, meta)
         net, meta = load(path)
         _torch_threads()
@@ -185,6 +171,26 @@ class Predictor:
                 acc[:, y:y + th, x:x + tw] += prob[:, :th, :tw] * wt
                 wsum[y:y + th, x:x + tw] += wt
         return acc / np.maximum(wsum, 1e-6)
+
+
+def open_onnx(path: Path, threads: int = 0) -> tuple[Any, dict[str, Any]]:
+    """(ONNX Runtime session on the CPU, the weights' meta stored in the model) of an
+    exported sitewatch model; ``threads`` 0: ONNX Runtime's choice."""
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise InputFileError("onnxruntime is not installed: pip install "
+                             "'sitewatch[model]'") from exc
+    if not path.is_file():
+        raise InputFileError(f"ONNX model {path} does not exist")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    try:
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise InputFileError(f"{path} is not a readable ONNX model ({exc})") from exc
+    meta = json.loads(sess.get_modelmeta().custom_metadata_map.get(ONNX_META_KEY, "{}"))
+    return sess, meta
 
 
 #: ONNX metadata: the weights' meta (JSON) and the sha256 of the .pt file it came from

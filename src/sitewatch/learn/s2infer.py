@@ -10,7 +10,6 @@ ONNX Runtime runs by default (same probabilities within 1e-4); PyTorch is the fa
 from __future__ import annotations
 
 import json
-import pickle
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -20,6 +19,8 @@ import numpy as np
 
 from sitewatch.errors import InputFileError
 from sitewatch.fileio import atomic_path
+from sitewatch.learn import weights as weight_files
+from sitewatch.learn.infer import _ramp, _starts, open_onnx
 
 FORMAT = "sitewatch-s2changenet-1"
 DEFAULT_WEIGHTS = "s2changenet-v1.pt"
@@ -37,64 +38,20 @@ def default_onnx() -> Path:
     return default_weights().with_suffix(".onnx")
 
 
-def _torch() -> Any:
-    try:
-        import torch
-    except ImportError as exc:
-        raise InputFileError("PyTorch is not installed: pip install 'sitewatch[model]', "
-                             "or give an ONNX model (.onnx) as weights") from exc
-    return torch
-
-
 def save(net: Any, out: Path, meta: dict[str, Any]) -> None:
     """Write ``net``'s state (floats as float16) and ``meta`` to ``out``, atomically."""
-    torch = _torch()
-    state = {k: (v.half() if v.is_floating_point() else v) for k, v in net.state_dict().items()}
-    with atomic_path(out) as tmp:
-        torch.save({"state_dict": state, "meta": json.dumps(meta | {"format": FORMAT})}, tmp)
+    weight_files.save(net, out, meta | {"format": FORMAT})
 
 
 def load(path: Path) -> tuple[Any, dict[str, Any]]:
     """An S2ChangeNet in eval mode, float32, and its meta; offline, no pickled code."""
-    torch = _torch()
     from sitewatch.learn.s2model import S2ChangeNet
 
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(f"weights {p} do not exist: train them with "
-                             "'python scripts/train_s2.py' or give weights")
-    try:
-        blob = torch.load(p, map_location="cpu", weights_only=True)
-        meta = json.loads(blob["meta"])
-        if meta.get("format") != FORMAT:
-            raise InputFileError(f"{p} is not a sitewatch multispectral (S2ChangeNet) "
-                                 "weights file")
-        net = S2ChangeNet(tuple(meta["widths"]))
-        net.load_state_dict({k: v.float() if v.is_floating_point() else v
-                             for k, v in blob["state_dict"].items()})
-    except (OSError, RuntimeError, KeyError, ValueError, TypeError, EOFError, AttributeError,
-            pickle.UnpicklingError) as exc:
-        if isinstance(exc, InputFileError):
-            raise
-        raise InputFileError(f"{p} is not a readable S2ChangeNet weights file: give a .pt "
-                             "written by scripts/train_s2.py or its ONNX export") from exc
-    net.eval()
-    return net, meta
-
-
-def _starts(n: int, tile: int, step: int) -> list[int]:
-    if n <= tile:
-        return [0]
-    return [*range(0, n - tile, step), n - tile]
-
-
-def _ramp(n: int, overlap: int) -> np.ndarray:
-    w = np.ones(n, np.float32)
-    k = min(overlap, n // 2)
-    if k > 0:
-        r = (np.arange(k, dtype=np.float32) + 0.5) / k
-        w[:k], w[-k:] = r, r[::-1]
-    return w
+    return weight_files.load_state(
+        path, FORMAT, lambda meta: S2ChangeNet(tuple(meta["widths"])),
+        "multispectral (S2ChangeNet)",
+        "train them with 'python scripts/train_s2.py' or give weights",
+        "scripts/train_s2.py or its ONNX export")
 
 
 @dataclass
@@ -118,20 +75,7 @@ class S2Predictor:
                 and default_onnx().is_file()):
             path = default_onnx()
         if path.suffix.lower() == ".onnx":
-            try:
-                import onnxruntime as ort
-            except ImportError as exc:
-                raise InputFileError("onnxruntime is not installed: pip install "
-                                     "'sitewatch[model]'") from exc
-            if not path.is_file():
-                raise InputFileError(f"ONNX model {path} does not exist")
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = threads
-            try:
-                sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-            except Exception as exc:  # onnxruntime raises its own exception types
-                raise InputFileError(f"{path} is not a readable ONNX model ({exc})") from exc
-            meta = json.loads(sess.get_modelmeta().custom_metadata_map.get(ONNX_META_KEY, "{}"))
+            sess, meta = open_onnx(path, threads)
             if meta.get("format") != FORMAT:
                 raise InputFileError(f"{path} is not an export of sitewatch's multispectral "
                                      "change model")
@@ -189,7 +133,7 @@ def export_onnx(weights: Path | None, out: Path) -> Path:
 
     import onnx
 
-    torch = _torch()
+    torch = weight_files.require_torch()
     from sitewatch.learn.s2bands import BANDS
     from sitewatch.learn.s2model import S2Probabilities
 

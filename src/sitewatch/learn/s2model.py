@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from sitewatch.learn.model import SepConv
 from sitewatch.learn.s2bands import BANDS as BANDS
 from sitewatch.learn.s2bands import CORE as CORE
 from sitewatch.learn.s2bands import MULTIPLE as MULTIPLE
@@ -29,17 +30,6 @@ from sitewatch.learn.s2bands import standardise as standardise
 WIDTHS = (16, 32, 48)
 #: channels of the decoder
 DECODER = 24
-
-
-class SepConv(nn.Sequential):
-    """Depthwise 3x3 then pointwise 1x1, each with batch norm and ReLU."""
-
-    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
-        super().__init__(
-            nn.Conv2d(cin, cin, 3, stride=stride, padding=1, groups=cin, bias=False),
-            nn.BatchNorm2d(cin), nn.ReLU(inplace=True),
-            nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-        )
 
 
 class S2Encoder(nn.Module):
