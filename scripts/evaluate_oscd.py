@@ -25,15 +25,8 @@ import numpy as np
 import rasterio
 
 from sitewatch.config import samples_dir
+from sitewatch.learn.s2train import prf
 from sitewatch.pipeline.pair import detect_files
-
-
-def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-            "tp": tp, "fp": fp, "fn": fn}
 
 
 def evaluate(method: str, cities: list[str] | None = None) -> dict[str, Any]:

@@ -222,22 +222,32 @@ def _torch_threads() -> None:
 def export_onnx(weights: Path | None, out: Path) -> Path:
     """Write the model (change and building probabilities) as ONNX, any input size, with
     the weights' meta and the sha256 of the weights file in its metadata."""
-    import hashlib
-
-    import onnx
     import torch
 
-    from sitewatch.fileio import atomic_path
     from sitewatch.learn.model import Probabilities
 
     source = Path(weights) if weights else default_weights()
     net, meta = load(source)
     model = Probabilities(net).eval()
     dummy = (torch.rand(1, 3, 256, 256), torch.rand(1, 3, 256, 256))
-    axes = {"before": {2: "height", 3: "width"}, "after": {2: "height", 3: "width"},
-            "probabilities": {2: "height", 3: "width"}}
+    return write_onnx(model, dummy, ["before", "after"], source, meta, out)
+
+
+def write_onnx(model: Any, dummy: tuple[Any, ...], inputs: list[str], source: Path,
+               meta: dict[str, Any], out: Path) -> Path:
+    """Export ``model`` (inputs ``inputs``, images of any height and width, output
+    "probabilities") to ONNX at ``out``, atomically, with ``meta`` and the sha256 of the
+    weights file ``source`` in its metadata."""
+    import hashlib
+
+    import onnx
+    import torch
+
+    from sitewatch.fileio import atomic_path
+
+    axes = {name: {2: "height", 3: "width"} for name in ("before", "after", "probabilities")}
     with atomic_path(out) as tmp:
-        torch.onnx.export(model, dummy, str(tmp), input_names=["before", "after"],
+        torch.onnx.export(model, dummy, str(tmp), input_names=inputs,
                           output_names=["probabilities"], dynamic_axes=axes, opset_version=17,
                           dynamo=False)
         proto = onnx.load(str(tmp))

@@ -9,7 +9,6 @@ ONNX Runtime runs by default (same probabilities within 1e-4); PyTorch is the fa
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -18,9 +17,8 @@ from typing import Any
 import numpy as np
 
 from sitewatch.errors import InputFileError
-from sitewatch.fileio import atomic_path
 from sitewatch.learn import weights as weight_files
-from sitewatch.learn.infer import _ramp, _starts, open_onnx
+from sitewatch.learn.infer import _ramp, _starts, open_onnx, write_onnx
 
 FORMAT = "sitewatch-s2changenet-1"
 DEFAULT_WEIGHTS = "s2changenet-v1.pt"
@@ -129,10 +127,6 @@ class S2Predictor:
 def export_onnx(weights: Path | None, out: Path) -> Path:
     """Write the model (change probability) as ONNX, any input size, with the weights'
     meta and the sha256 of the weights file in its metadata."""
-    import hashlib
-
-    import onnx
-
     torch = weight_files.require_torch()
     from sitewatch.learn.s2bands import BANDS
     from sitewatch.learn.s2model import S2Probabilities
@@ -142,17 +136,4 @@ def export_onnx(weights: Path | None, out: Path) -> Path:
     model = S2Probabilities(net).eval()
     nb = len(BANDS)
     dummy = (torch.rand(1, nb, 128, 128), torch.rand(1, nb, 128, 128), torch.ones(1, nb))
-    axes = {"before": {2: "height", 3: "width"}, "after": {2: "height", 3: "width"},
-            "probabilities": {2: "height", 3: "width"}}
-    with atomic_path(out) as tmp:
-        torch.onnx.export(model, dummy, str(tmp), input_names=["before", "after", "present"],
-                          output_names=["probabilities"], dynamic_axes=axes, opset_version=17,
-                          dynamo=False)
-        proto = onnx.load(str(tmp))
-        digest = hashlib.sha256(source.read_bytes()).hexdigest()
-        for key, value in ((ONNX_META_KEY, json.dumps(meta, sort_keys=True)),
-                           (ONNX_SOURCE_KEY, digest)):
-            entry = proto.metadata_props.add()
-            entry.key, entry.value = key, value
-        onnx.save(proto, str(tmp))
-    return out
+    return write_onnx(model, dummy, ["before", "after", "present"], source, meta, out)
