@@ -54,9 +54,12 @@ class Places:
 
     def _countries(self) -> Counter[str]:
         seen: Counter[str] = Counter()
+        # no country's name is longer (folding never joins two words): a long run of
+        # capitalised words costs its length times this, not its length cubed
+        most = max((len(k.split()) for k in self.gaz.country_names), default=0)
         for m in CAP_SEQ.finditer(self.text):
             words = m.group(0).split()
-            for n in range(len(words), 0, -1):
+            for n in range(min(len(words), most), 0, -1):
                 for i in range(len(words) - n + 1):
                     c = self.gaz.country(re.sub(r"['’]s$", "", " ".join(words[i:i + n])))
                     if c is not None and not inside_place(self.gaz, words, i, n, c.country):
@@ -148,17 +151,21 @@ class Places:
     def _best_span(self, words: list[str], a0: int
                    ) -> tuple[str, int, int, list[Place]] | None:
         """The capitalised sequence as one place. "Maxar Technologies" or "Fabian Hinz"
-        are not places, and neither are their parts; a leading function word is dropped."""
-        seq = " ".join(words)
-        cand = seq[:-2] if seq.endswith(("'s", "’s")) else seq
-        if self.gaz.country(cand) is not None or code_like(cand):
-            return None
-        first = fold(words[0])
-        if first in STOP:
+        are not places, and neither are their parts; a leading function word is dropped
+        (one at a time, in a loop: "The The The ..." is no recursion)."""
+        while True:
+            seq = " ".join(words)
+            cand = seq[:-2] if seq.endswith(("'s", "’s")) else seq
+            if self.gaz.country(cand) is not None or code_like(cand):
+                return None
+            first = fold(words[0])
+            if first not in STOP:
+                break
             if len(words) == 1 or first in {"north", "south", "east", "west"}:
                 return None
             rest = words[1:]
-            return self._best_span(rest, a0 + len(seq) - len(" ".join(rest)))
+            a0 += len(seq) - len(" ".join(rest))
+            words = rest
         options = [p for p in self.gaz.lookup(cand) if self._plausible(p, cand)]
         return (cand, a0, a0 + len(cand), options) if options else None
 
