@@ -31,3 +31,25 @@ def test_a_long_run_of_capitalised_words_looks_up_few_spans(
 def test_a_long_run_of_function_words_is_no_recursion() -> None:
     found = extract_sites("The " * 1500 + "plant in Perm.")
     assert [c["place"] for c in found] == ["Perm"]
+
+
+class _CountedPasses(list):  # type: ignore[type-arg]
+    passes = 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        _CountedPasses.passes += 1
+        return super().__iter__()
+
+
+def test_the_kind_of_each_mention_reads_its_neighbours_not_every_sentence(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each of 400 mentions looked for its kind in the two sentences either side by a pass
+    over every sentence of the article: quadratic in its length."""
+    import sitewatch.text.places as places
+
+    real = places.sentences
+    monkeypatch.setattr(places, "sentences", lambda text: _CountedPasses(real(text)))
+    _CountedPasses.passes = 0
+    found = extract_sites("A plant in Perm. " * 400)
+    assert [c["place"] for c in found] == ["Perm"]
+    assert _CountedPasses.passes < 20  # one per mention: 400 more

@@ -94,7 +94,8 @@ class Extractor(Places):
                 return best[1], None
         # the sentences around it; a news story's paragraphs are often one sentence each,
         # so the window crosses paragraph breaks (but never more than two sentences)
-        window = [s for s in self.sents if abs(s.index - sent.index) <= 2]
+        # (a sentence's index is its place in self.sents: a slice, not a pass over them all)
+        window = self.sents[max(0, sent.index - 2):sent.index + 3]
         ordered = [sent] + sorted((s for s in window if s is not sent),
                                   key=lambda s: abs(s.index - sent.index))
         for s in ordered:
