@@ -443,3 +443,14 @@ def test_a_building_cut_by_the_image_edge_is_no_yardstick_while_a_whole_one_stan
     assert largest.partial and largest.ratio == pytest.approx(600 / 3600, rel=0.1)
     assert "at most 17%" in s.label() and "cut by the image edge" in s.label()
     assert s.properties()["relative"][0]["partial"] is True
+
+
+def test_the_only_whole_building_being_itself_leaves_the_cut_ones_as_an_upper_bound():
+    cut = (slice(0, 60), slice(0, 60))          # standing, cut by the image's edge
+    shed = (slice(30, 50), slice(80, 100))      # 400 px before
+    grown = (slice(30, 50), slice(80, 130))     # 1,000 px after: extended, whole
+    pb, pa = _two_dates([cut, shed], [cut, grown])
+    sc = structure_change(pb, pa, (pa > 0.5) & (pb < 0.5), 1.0)
+    (s,) = [x for x in sc.structures if x.kind == "extended"]
+    largest = next(r for r in s.relative if r.basis == "largest")
+    assert largest.partial and "at most" in s.label()

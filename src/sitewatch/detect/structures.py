@@ -418,9 +418,6 @@ def _relative_sizes(structures: list[Structure], gsd_m: float | None,
         refs.append((s, base, s.footprint))
     # buildings cut by the image's edge only when no whole one stands there (an upper bound)
     edge = np.array([any(i in cut for i in r[0].before) for r in refs], dtype=bool)
-    partial = bool(edge.all()) and bool(edge.size)
-    if edge.any() and not partial:
-        refs = [r for r, e in zip(refs, edge, strict=True) if not e]
     bases = np.array([r[1] for r in refs], dtype=object)
     areas = np.array([float(r[1].area) for r in refs])
     orient = np.array([r[2].orientation_deg for r in refs])
@@ -432,6 +429,10 @@ def _relative_sizes(structures: list[Structure], gsd_m: float | None,
             continue
         a, sa = area(s, s.polygon)
         ok = np.array([r[0].ref != s.ref for r in refs], dtype=bool) & (areas > 0)
+        # whole yardsticks when there are any besides this building; else the cut ones
+        partial = not (ok & ~edge).any()
+        if not partial:
+            ok &= ~edge
         rel = []
         if ok.any():
             dist = shapely.distance(s.polygon, bases)  # vectorised: sites hold thousands
