@@ -73,3 +73,9 @@ def test_cva_smoothing_in_place_equals_the_normalised_convolution(holes: bool) -
                      / (w if holes else 1.0) for b in stack])
     got = _smooth(stack.copy(), valid, 2.0)
     np.testing.assert_allclose(got[:, valid], want[:, valid], rtol=1e-6, atol=1e-6)
+
+
+def test_clean_mask_of_an_empty_mask_is_empty() -> None:
+    for shape in ((0, 5), (4, 0), (0, 0)):
+        got = clean_mask(np.zeros(shape, bool), 3)
+        assert got.shape == shape and got.dtype == bool

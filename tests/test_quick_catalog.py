@@ -123,3 +123,14 @@ def test_help_imports_nothing_heavy() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, check=True)
     assert done.stdout.strip().splitlines()[-1] == "LOADED [] 0"
+
+
+def test_the_lazy_consoles_copy_and_print_like_consoles(capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    import copy
+
+    from sitewatch.cli import common
+
+    twin = copy.copy(common.out)
+    twin.print("[b]x[/b] \x1b[31m", markup=False)
+    assert capsys.readouterr().out == "[b]x[/b] \\x1b[31m\n"

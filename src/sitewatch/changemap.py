@@ -56,6 +56,8 @@ def clean_mask(mask: np.ndarray, min_px: int, opening_px: int = 1) -> np.ndarray
     out = mask.astype(bool, copy=False)
     if out.ndim != 2:
         raise ValueError(f"a change mask is (h, w), not of shape {out.shape}")
+    if out.size == 0:
+        return out.copy()
     if opening_px > 0:
         for step in (_erode, _dilate, _dilate, _erode):
             for _ in range(opening_px):

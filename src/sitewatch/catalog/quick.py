@@ -43,8 +43,12 @@ def _connect(path: Path) -> sqlite3.Connection | None:
     try:
         con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
                               timeout=_BUSY_S)
+    except sqlite3.Error:
+        return None
+    try:
         found = con.execute("SELECT version_num FROM alembic_version").fetchall()
     except sqlite3.Error:
+        con.close()
         return None
     if found != [(head_revision(),)]:
         con.close()

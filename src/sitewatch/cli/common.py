@@ -69,6 +69,8 @@ class _SafeConsole:
                            **kwargs)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy, pickle and the like ask for these: not the console's
+            raise AttributeError(name)
         return getattr(self.console, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
