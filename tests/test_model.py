@@ -187,3 +187,18 @@ def test_cross_validation_scores_every_levir_tile_once_by_a_model_that_never_saw
     for key, s in out["scores"].items():
         zoom = int(key.split(" x")[1]) if " x" in key else 1
         assert s["tp"] + s["fn"] == positives * zoom * zoom
+
+
+@pytest.mark.parametrize("n", [1, 31, 256, 768, 769, 1024, 2048, 3001, 4096, 10980])
+def test_tiles_cover_the_image_evenly_with_their_overlap(n: int) -> None:
+    from sitewatch.learn.infer import OVERLAP, TILE, _even_tiles
+
+    size, starts = _even_tiles(n, TILE, OVERLAP)
+    assert starts[0] == 0 and starts[-1] + size == n and size <= max(TILE, n)
+    if n > TILE:
+        assert size % 32 == 0
+        shared = [a + size - b for a, b in zip(starts, starts[1:], strict=False)]
+        assert all(OVERLAP - 1 <= s < size for s in shared)
+        # the fewest tiles: one fewer could not cover the image with that overlap
+        k = len(starts)
+        assert (k - 1) * TILE - (k - 2) * OVERLAP < n

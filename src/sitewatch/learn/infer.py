@@ -10,6 +10,7 @@ predictions are blended with weights that fall to the tile edges.
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +26,9 @@ from sitewatch.errors import InputFileError
 from sitewatch.learn.weights import default_weights as default_weights
 from sitewatch.learn.weights import load
 
-TILE = 512
+#: the largest tile inferred at once: ONNX Runtime infers tiles of 512-768 px fastest
+#: here (13-14 Mpx/s against 9 for one of 2048 px); tiles are spread evenly
+TILE = 768
 # the model was trained at about 0.5 m (and 0.17 to 1 m through its scale augmentation):
 # finer imagery whose pixel size is known is brought to 0.5 m before inference
 MODEL_GSD_M = 0.5
@@ -98,6 +101,17 @@ def _ramp(n: int, overlap: int) -> np.ndarray:
     return w
 
 
+def _even_tiles(n: int, tile: int, overlap: int) -> tuple[int, list[int]]:
+    """(size, starts) of the fewest tiles of at most ``tile`` px (sizes a multiple of 32)
+    that cover ``n`` px with about ``overlap`` px shared by neighbours, spread evenly: a
+    2048 px image is one 2048 px tile, not 25 of 512 px that infer 1.6 times its pixels."""
+    if n <= tile:
+        return n, [0]
+    k = math.ceil((n - overlap) / (tile - overlap))
+    size = min(tile, math.ceil((n + (k - 1) * overlap) / k / 32) * 32)
+    return size, [round(i * (n - size) / (k - 1)) for i in range(k)]
+
+
 def _starts(n: int, tile: int, step: int) -> list[int]:
     if n <= tile:
         return [0]
@@ -155,22 +169,30 @@ class Predictor:
             return np.clip(ndimage.zoom(prob, (1, shape[0] / prob.shape[1],
                                                shape[1] / prob.shape[2]), order=1), 0, 1)
         _, h, w = a.shape
-        th, tw = min(tile, h), min(tile, w)
+        th, ys = _even_tiles(h, tile, overlap)
+        tw, xs = _even_tiles(w, tile, overlap)
+        if len(ys) == 1 and len(xs) == 1:  # one tile: no blending
+            return self._tile(a, b, th, tw)[:, :h, :w]
         acc = np.zeros((3, h, w), np.float32)
         wsum = np.zeros((h, w), np.float32)
-        for y in _starts(h, th, th - overlap):
-            for x in _starts(w, tw, tw - overlap):
-                ta, tb = a[:, y:y + th, x:x + tw], b[:, y:y + th, x:x + tw]
-                ph, pw = (-th) % 32, (-tw) % 32
-                if ph or pw:
-                    pad = ((0, 0), (0, ph), (0, pw))
-                    ta, tb = np.pad(ta, pad, mode="reflect"), np.pad(tb, pad, mode="reflect")
-                prob = self._run(np.ascontiguousarray(ta), np.ascontiguousarray(tb))
-                wt = np.outer(_ramp(th, overlap if h > th else 0),
-                              _ramp(tw, overlap if w > tw else 0))
-                acc[:, y:y + th, x:x + tw] += prob[:, :th, :tw] * wt
+        wt = np.outer(_ramp(th, overlap if h > th else 0), _ramp(tw, overlap if w > tw else 0))
+        for y in ys:
+            for x in xs:
+                prob = self._tile(a[:, y:y + th, x:x + tw], b[:, y:y + th, x:x + tw], th, tw)
+                part = prob[:, :th, :tw]
+                part *= wt
+                acc[:, y:y + th, x:x + tw] += part
                 wsum[y:y + th, x:x + tw] += wt
-        return acc / np.maximum(wsum, 1e-6)
+        acc /= np.maximum(wsum, 1e-6)
+        return acc
+
+    def _tile(self, ta: np.ndarray, tb: np.ndarray, th: int, tw: int) -> np.ndarray:
+        """Probabilities of one tile, padded (reflected) to multiples of 32 for the net."""
+        ph, pw = (-th) % 32, (-tw) % 32
+        if ph or pw:
+            pad = ((0, 0), (0, ph), (0, pw))
+            ta, tb = np.pad(ta, pad, mode="reflect"), np.pad(tb, pad, mode="reflect")
+        return self._run(np.ascontiguousarray(ta), np.ascontiguousarray(tb))
 
 
 def open_onnx(path: Path, threads: int = 0) -> tuple[Any, dict[str, Any]]:
