@@ -157,12 +157,18 @@ def build_pair(out: Path) -> tuple[Path, Path]:
 
 
 def detect_case(folder: Path) -> dict[str, float]:
+    """``detect --method model`` twice in one process: the first pair (it imports the
+    detection code and opens the model: ONNX Runtime and SciPy's ndimage take about a
+    second to import here) and the next, as in a long-running process."""
     import sitewatch
 
-    t0 = time.perf_counter()
-    res = sitewatch.detect_pair(folder / "A.png", folder / "B.png", folder / "mask.tif",
-                                method="model", gsd_m=0.5)
-    return {"detect_s": time.perf_counter() - t0, "objects": len(res.objects),
+    took = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        res = sitewatch.detect_pair(folder / "A.png", folder / "B.png", folder / "mask.tif",
+                                    method="model", gsd_m=0.5)
+        took.append(time.perf_counter() - t0)
+    return {"detect_s": took[0], "detect_next_s": took[1], "objects": len(res.objects),
             "peak_mib": peak_mib()}
 
 
@@ -175,12 +181,15 @@ def onnx_case(folder: Path) -> dict[str, float]:
 
     a, b = (read_rgb(folder / f"{ab}.png").transpose(2, 0, 1).copy() for ab in ("A", "B"))
     sess = ort.InferenceSession(str(default_onnx()), providers=["CPUExecutionProvider"])
-    t0 = time.perf_counter()
-    for y in range(0, DETECT_PX, 512):
-        for x in range(0, DETECT_PX, 512):
-            sess.run(None, {"before": a[None, :, y:y + 512, x:x + 512],
-                            "after": b[None, :, y:y + 512, x:x + 512]})
-    return {"onnx_s": time.perf_counter() - t0}
+    took = []
+    for _ in range(2):  # the faster of two passes: the first also warms the session up
+        t0 = time.perf_counter()
+        for y in range(0, DETECT_PX, 512):
+            for x in range(0, DETECT_PX, 512):
+                sess.run(None, {"before": a[None, :, y:y + 512, x:x + 512],
+                                "after": b[None, :, y:y + 512, x:x + 512]})
+        took.append(time.perf_counter() - t0)
+    return {"onnx_s": min(took)}
 
 
 def _child(kind: str, folder: Path, px: int) -> dict[str, float]:
@@ -234,9 +243,11 @@ def main() -> int:
     det, raw = _child("detect", folder, 0), _child("onnx", folder, 0)
     print(f"detect --method model on a {DETECT_PX} px RGB pair (real LEVIR-CD pixels "
           "mirrored) against raw ONNX Runtime inference of the same network and pixels")
-    print(f"  detect {det['detect_s']:.2f} s, raw {raw['onnx_s']:.2f} s, ratio "
-          f"{det['detect_s'] / raw['onnx_s']:.1f}; {DETECT_PX ** 2 / 1e6 / det['detect_s']:.2f} "
-          f"Mpx/s; peak {det['peak_mib']:.0f} MiB")
+    print(f"  raw {raw['onnx_s']:.2f} s; detect first {det['detect_s']:.2f} s, ratio "
+          f"{det['detect_s'] / raw['onnx_s']:.1f}; next {det['detect_next_s']:.2f} s, ratio "
+          f"{det['detect_next_s'] / raw['onnx_s']:.1f}; "
+          f"{DETECT_PX ** 2 / 1e6 / det['detect_next_s']:.2f} Mpx/s; "
+          f"peak {det['peak_mib']:.0f} MiB")
     exe = str(Path(sys.executable).parent / "sitewatch")
     py = _seconds([sys.executable, "-c", "pass"])
     print(f"command-line start-up against a bare Python start ({py * 1000:.0f} ms)")
