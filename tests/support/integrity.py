@@ -48,7 +48,8 @@ def kill_after(proc: subprocess.Popen[str], delay_s: float) -> int:
 
 
 def _rows(home: Path, sql: str) -> list[Any]:
-    engine = create_engine(f"sqlite:///{home / 'catalog.sqlite'}")
+    # the workspace's catalog: SITEWATCH_DB when set (make test-pg), else its SQLite file
+    engine = create_engine(os.environ.get("SITEWATCH_DB") or f"sqlite:///{home / 'catalog.sqlite'}")
     try:
         with engine.connect() as conn:
             return list(conn.execute(text(sql)).all())
