@@ -84,6 +84,13 @@ out = _SafeConsole(highlight=False, soft_wrap=True, markup=False, emoji=False)
 err = _SafeConsole(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
+def change_label(change_type: str) -> str:
+    """The domain model's label of a change kind, without importing the model for ``--help``."""
+    from sitewatch.model.objects import change_label as label
+
+    return label(change_type)
+
+
 def open_ws() -> Workspace:
     """The workspace named by SITEWATCH_HOME/SITEWATCH_DB (created if new); tells where it
     is on stderr."""

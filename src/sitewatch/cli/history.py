@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sitewatch.cli.common import open_ws, out, print_json
+from sitewatch.cli.common import change_label, open_ws, out, print_json
 from sitewatch.errors import InputValueError
-from sitewatch.model.objects import change_label
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -7,9 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from sitewatch.cli.common import err, open_ws, out, print_json
+from sitewatch.cli.common import change_label, err, open_ws, out, print_json
 from sitewatch.errors import InputValueError
-from sitewatch.model.objects import change_label
 
 
 def _fmt(v: float | None, digits: int = 3) -> str:
