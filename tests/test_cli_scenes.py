@@ -113,6 +113,19 @@ def test_truncated_png(cli, austin, samples, tmp_path):
     assert _scenes(cli, austin) == []
 
 
+def test_corrupt_png(cli, austin, samples, tmp_path):
+    """Bytes flipped inside the image data, the file's length intact: a whole-image read
+    of it returns zeros without an error, so the chunks' checksums must catch it."""
+    data = bytearray((samples / PNG_A).read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 64] = bytes(b ^ 0x55 for b in data[mid:mid + 64])
+    f = tmp_path / "flipped.png"
+    f.write_bytes(bytes(data))
+    line = one_error_line(_import(cli, f, "--bounds", *LEVIR_BOUNDS))
+    assert "corrupt" in line and "checksum" in line and "flipped.png" in line
+    assert _scenes(cli, austin) == []
+
+
 def test_truncated_geotiff(cli, samples, tmp_path):
     assert cli("sites", "add", "pr", "--lat", "18.3286", "--lon", "-66.19225").code == 0
     src = samples / "puerto-rico-maria/Pre_Event_Grids_In_TIFF/tile_0_107.tif"

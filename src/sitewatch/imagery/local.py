@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 import warnings
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -258,7 +260,16 @@ def _readable(path: Path | str) -> Iterator[None]:
 
 
 def _check_complete(p: Path, ds: rasterio.io.DatasetReader) -> None:
-    """Read the last row of every band: a truncated file fails here, not mid-analysis."""
+    """Read the last row of every band: a truncated file fails here, not mid-analysis.
+
+    A PNG is checked by its chunks' checksums instead: its last row costs a decode of the
+    whole image, and a whole-image read of a damaged PNG returns zeros without an error."""
+    if ds.driver == "PNG":
+        damage = png_damage(p)
+        if damage is not None:
+            raise InputFileError(f"image {p} is truncated or corrupt ({damage}): re-download "
+                                 "or re-export it")
+        return
     try:
         ds.read(window=Window(0, ds.height - 1, ds.width, 1))
     except RasterioError as exc:
@@ -272,6 +283,35 @@ def _check_complete(p: Path, ds: rasterio.io.DatasetReader) -> None:
                 f"ENVI image {p} holds {p.stat().st_size} bytes but its header needs {need}: "
                 "the file is truncated"
             )
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_damage(path: Path, block: int = 1 << 20) -> str | None:
+    """What is wrong with the PNG file at ``path``, or None: every chunk's CRC-32 is checked
+    and the file must reach its IEND chunk (a truncated download does not)."""
+    with open(path, "rb") as f:
+        if f.read(8) != PNG_SIGNATURE:
+            return "no PNG signature"
+        while True:
+            head = f.read(8)
+            if len(head) < 8:
+                return "it ends before its IEND chunk"
+            size, kind = struct.unpack(">I4s", head)
+            crc = zlib.crc32(kind)
+            left = size
+            while left:
+                data = f.read(min(left, block))
+                if not data:
+                    return f"it ends inside a {kind.decode('latin-1')!r} chunk"
+                crc = zlib.crc32(data, crc)
+                left -= len(data)
+            stored = f.read(4)
+            if len(stored) < 4 or struct.unpack(">I", stored)[0] != crc:
+                return f"a {kind.decode('latin-1')!r} chunk fails its checksum"
+            if kind == b"IEND":
+                return None
 
 
 def read_onto_grid(info: ImageInfo, grid: Grid, shift_px: tuple[float, float] = (0.0, 0.0),
