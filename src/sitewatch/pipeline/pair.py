@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,43 +83,64 @@ def _detect(a_info: ImageInfo, b_info: ImageInfo, before: Path, after: Path, out
         raise InputValueError(f"--gsd {gsd_m} is not a pixel size: give metres, from 0.001 "
                               "to 100000, such as 0.5")
     _check_memory(a_info, b_info, before, method, gsd_m)
-    a = read_plain(a_info)
-    _check_has_data(a, before)
-    if a_info.crs and a_info.transform and b_info.georeferenced:
-        b = read_onto(b_info, a_info.crs, a_info.transform, a_info.width, a_info.height)
-        if np.isfinite(b).all(axis=0).mean() < 0.01:
-            if not has_valid_pixels(b_info):
-                raise _no_data(after)
-            raise GeometryError(
-                f"{after} does not overlap {before}: give two images of the same ground"
-            )
-    else:
-        if (a_info.width, a_info.height) != (b_info.width, b_info.height):
-            raise InputValueError(
-                f"{before} is {a_info.width}x{a_info.height} px and {after} is "
-                f"{b_info.width}x{b_info.height} px, and they are not both georeferenced: "
-                "give images of the same size or georeferenced images"
-            )
-        b = read_plain(b_info)
-        _check_has_data(b, after)
-    if not (np.isfinite(a).all(axis=0) & np.isfinite(b).all(axis=0)).any():
+    onto = bool(a_info.crs and a_info.transform and b_info.georeferenced)
+    if not onto and (a_info.width, a_info.height) != (b_info.width, b_info.height):
+        raise InputValueError(
+            f"{before} is {a_info.width}x{a_info.height} px and {after} is "
+            f"{b_info.width}x{b_info.height} px, and they are not both georeferenced: "
+            "give images of the same size or georeferenced images"
+        )
+    # AFTER is decoded on a second thread while BEFORE is (GDAL reads without the GIL);
+    # BEFORE's errors still come first
+    with ThreadPoolExecutor(1) as pool:
+        crs0, tf0 = a_info.crs, a_info.transform
+        later = (pool.submit(read_onto, b_info, crs0, tf0, a_info.width, a_info.height)
+                 if onto and crs0 and tf0 else pool.submit(read_plain, b_info))
+        a = read_plain(a_info)
+        va = np.isfinite(a).all(axis=0)
+        if not va.any():
+            raise _no_data(before)
+        b = later.result()
+    vb = np.isfinite(b).all(axis=0)
+    if onto and vb.mean() < 0.01:
+        if not has_valid_pixels(b_info):
+            raise _no_data(after)
+        raise GeometryError(
+            f"{after} does not overlap {before}: give two images of the same ground"
+        )
+    if not vb.any():
+        raise _no_data(after)
+    if not (va & vb).any():
         raise InputValueError(f"no pixel holds data in both {before} and {after}: give "
                               "images whose valid areas overlap")
+    del va, vb
     ia, ib, names = common_bands(data_band_names(a_info.band_names),
                                  data_band_names(b_info.band_names))
     georef = a_info.georeferenced
     pixel = gsd_m if gsd_m is not None else (a_info.gsd_m if georef else None)
     used = resolve_method(method, pixel, names)
     run = get_method(used)
-    result = run(a[ia], b[ib], names, pixel, params or {})
+    a, b = _bands(a, ia), _bands(b, ib)
+    result = run(a, b, names, pixel, params or {})
     crs = a_info.crs if georef else None
     tf = a_info.transform if georef else None
-    objects = extract_objects(result, tf, crs, pixel,
-                              px_area_m2=None if georef or gsd_m is None else gsd_m * gsd_m)
-    doc = None if structures is None else structures_of(
-        result, a[ia], b[ib], names, pixel, tf, crs, [o.geometry for o in objects])
-    _write_outputs(out, geojson, result, objects, georef, crs, tf,
-                   None if structures is None else (structures, doc))
+    with ExitStack() as stack:
+        # the mask and the polygons together or neither: each is written to a temporary
+        # file, and all are renamed into place only when all are complete (the mask last,
+        # so that it never stands without the polygons asked for with it)
+        mask_tmp = stack.enter_context(atomic_path(out))
+        gj_tmp = None if geojson is None else stack.enter_context(atomic_path(geojson))
+        st_tmp = None if structures is None else stack.enter_context(atomic_path(structures))
+        pool = stack.enter_context(ThreadPoolExecutor(1))
+        # the mask is compressed on a second thread (GDAL, without the GIL) while the
+        # objects are vectorised
+        written = pool.submit(write_mask, mask_tmp, result.mask, crs, tf)
+        objects = extract_objects(result, tf, crs, pixel,
+                                  px_area_m2=None if georef or gsd_m is None else gsd_m * gsd_m)
+        doc = None if structures is None else structures_of(
+            result, a, b, names, pixel, tf, crs, [o.geometry for o in objects])
+        _write_polygons(gj_tmp, st_tmp, objects, georef, doc)
+        written.result()
     return PairResult(result, objects, georef, used, doc)
 
 
@@ -144,10 +166,9 @@ def _check_memory(a_info: ImageInfo, b_info: ImageInfo, before: Path, method: st
         "site's window")
 
 
-def _check_has_data(data: np.ndarray, path: Path) -> None:
-    """(bands, h, w) float32 read from ``path``: refuse it when no pixel holds data."""
-    if not np.isfinite(data).all(axis=0).any():
-        raise _no_data(path)
+def _bands(data: np.ndarray, index: list[int]) -> np.ndarray:
+    """These bands of (bands, h, w) ``data``: the array itself when they are all of them."""
+    return data if index == list(range(len(data))) else data[index]
 
 
 def _no_data(path: Path) -> InputValueError:
@@ -155,24 +176,14 @@ def _no_data(path: Path) -> InputValueError:
                            "transparent): give an image with data")
 
 
-def _write_outputs(out: Path, geojson: Path | None, result: ChangeResult,
-                   objects: list[ChangeObject], georef: bool, crs: str | None,
-                   tf: Any, structures: tuple[Path, dict[str, Any] | None] | None = None
-                   ) -> None:
-    """The mask and the polygons together or neither: both are written to temporary files
-    first, and renamed into place only when both are complete (the GeoJSON first, so that
-    a mask never stands without the polygons asked for with it)."""
-    with ExitStack() as stack:
-        mask_tmp = stack.enter_context(atomic_path(out))
-        gj_tmp = None if geojson is None else stack.enter_context(atomic_path(geojson))
-        st_tmp = None if structures is None else stack.enter_context(
-            atomic_path(structures[0]))
-        write_mask(mask_tmp, result.mask, crs, tf)
-        if gj_tmp is not None:
-            fc: dict[str, Any] = {"type": "FeatureCollection",
-                                  "features": [o.feature() for o in objects]}
-            if not georef:
-                fc["note"] = "geometry in pixel coordinates (column, row) of BEFORE"
-            gj_tmp.write_text(json.dumps(fc), encoding="utf-8")
-        if st_tmp is not None and structures is not None:
-            st_tmp.write_text(json.dumps(structures_geojson(structures[1])), encoding="utf-8")
+def _write_polygons(gj_tmp: Path | None, st_tmp: Path | None, objects: list[ChangeObject],
+                    georef: bool, structures: dict[str, Any] | None) -> None:
+    """The change polygons and the structures, as GeoJSON, where they were asked for."""
+    if gj_tmp is not None:
+        fc: dict[str, Any] = {"type": "FeatureCollection",
+                              "features": [o.feature() for o in objects]}
+        if not georef:
+            fc["note"] = "geometry in pixel coordinates (column, row) of BEFORE"
+        gj_tmp.write_text(json.dumps(fc), encoding="utf-8")
+    if st_tmp is not None:
+        st_tmp.write_text(json.dumps(structures_geojson(structures)), encoding="utf-8")
