@@ -54,7 +54,7 @@ def score_of(mean_magnitude: float, threshold: float) -> float:
     """Confidence in [0, 1]: 0.5 at the threshold, approaching 1 at twice the threshold."""
     if threshold <= 0:
         return 1.0
-    return float(np.clip(0.5 * mean_magnitude / threshold, 0.0, 1.0))
+    return min(max(0.5 * float(mean_magnitude) / threshold, 0.0), 1.0)
 
 
 def extract_objects(result: ChangeResult, transform: Affine | None = None,
@@ -88,7 +88,7 @@ def extract_objects(result: ChangeResult, transform: Affine | None = None,
              if crs is not None and transform is not None else None)
     objects: list[ChangeObject] = []
     # every object vectorised in one pass over the label image
-    for geom_doc, value in features.shapes(labels.astype(np.int32), mask=changed,
+    for geom_doc, value in features.shapes(labels.astype(np.int32, copy=False), mask=changed,
                                            connectivity=4, transform=tf):
         lab = int(value)
         rings = geom_doc["coordinates"]  # a polygon from the raster: shell, then holes

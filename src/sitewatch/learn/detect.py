@@ -88,10 +88,17 @@ def model_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
     prob = pred.probabilities(a, b, gsd_m=gsd_m)
     change = changed(prob, threshold, target)
     keep = clean_mask(change, min_object_px(gsd_m), 1) & valid
-    built = (prob[2] >= 0.5) & (prob[1] < 0.5)
-    ctype = np.where(keep, np.where(built, 3, 1), 0).astype(np.uint8)
-    mask = np.where(valid, keep.astype(np.uint8), 255).astype(np.uint8)
-    magnitude = np.where(valid, prob[0], np.nan).astype(np.float32)
+    # in uint8 and in place: np.where with Python numbers would pass through int64
+    ctype = keep.view(np.uint8).copy()  # 1: change
+    built = prob[2] >= 0.5
+    built &= prob[1] < 0.5
+    built &= keep
+    ctype[built] = 3  # built-up gain
+    mask = keep.view(np.uint8).copy()
+    invalid = ~valid
+    mask[invalid] = 255
+    magnitude = prob[0].copy()
+    magnitude[invalid] = np.nan
     return ChangeResult(mask, ctype, magnitude, threshold,
                         {"method": "model", "weights": str(pred.source),
                          "backend": pred.backend, "threshold": threshold, "target": target,
