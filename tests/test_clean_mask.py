@@ -59,20 +59,29 @@ def test_clean_mask_refuses_a_stack() -> None:
 
 
 @pytest.mark.parametrize("holes", [False, True])
-def test_cva_smoothing_in_place_equals_the_normalised_convolution(holes: bool) -> None:
-    from sitewatch.detect.classical import _smooth
+def test_cva_magnitude_band_by_band_equals_the_whole_stack(holes: bool) -> None:
+    """The change magnitude, differenced and smoothed band by band on threads, in place,
+    is the root mean square of the normalised differences smoothed by a normalised
+    convolution (over valid pixels only), computed on whole stacks."""
+    from sitewatch.detect.classical import _coefficients, change_magnitude
 
     rng = np.random.default_rng(3)
-    stack = rng.normal(size=(4, 90, 120)).astype(np.float32)
+    before = rng.normal(size=(4, 90, 120)).astype(np.float32)
+    after = (before * 1.3 + 0.2 + rng.normal(scale=0.3, size=before.shape)).astype(np.float32)
     valid = np.ones((90, 120), bool)
     if holes:
         valid[10:30, 40:70] = False
-        stack[:, ~valid] = np.nan
+        before[:, ~valid] = np.nan
+    mb, sb, ma, sa, slope, intercept = _coefficients(before, after, valid, 0.5)
+    diff = np.stack([slope[i] * (after[i] - ma[i]) / sa[i] + intercept[i]
+                     - (before[i] - mb[i]) / sb[i] for i in range(4)]).astype(np.float32)
     w = ndimage.gaussian_filter(valid.astype(np.float32), 2.0)
-    want = np.stack([ndimage.gaussian_filter(np.where(valid, b, 0).astype(np.float32), 2.0)
-                     / (w if holes else 1.0) for b in stack])
-    got = _smooth(stack.copy(), valid, 2.0)
-    np.testing.assert_allclose(got[:, valid], want[:, valid], rtol=1e-6, atol=1e-6)
+    smooth = np.stack([ndimage.gaussian_filter(np.where(valid, d, 0).astype(np.float32), 2.0)
+                       / (w if holes else 1.0) for d in diff])
+    want = np.sqrt((smooth ** 2).mean(axis=0))
+    got = change_magnitude(before, after, valid, 0.5, 2.0)
+    assert got.dtype == np.float32 and got.shape == valid.shape
+    np.testing.assert_allclose(got[valid], want[valid], rtol=1e-5, atol=1e-5)
 
 
 def test_clean_mask_of_an_empty_mask_is_empty() -> None:

@@ -66,10 +66,20 @@ def clean_mask(mask: np.ndarray, min_px: int, opening_px: int = 1) -> np.ndarray
     labels, n = ndimage.label(out, structure=st)
     if n == 0:
         return out
-    sizes = np.bincount(labels.ravel())
+    sizes = label_sizes(labels, n)
     keep = sizes >= min_px
     keep[0] = False
     return keep[labels]
+
+
+def label_sizes(labels: np.ndarray, n: int, block: int = 1 << 20) -> np.ndarray:
+    """Pixels of each label 0..n of a label image, counted a block at a time (NumPy's
+    bincount converts its input to int64: at 4000 px a copy of 128 MB at once)."""
+    flat = labels.ravel()
+    sizes = np.zeros(n + 1, np.int64)
+    for start in range(0, flat.size, block):
+        sizes += np.bincount(flat[start:start + block], minlength=n + 1)
+    return sizes
 
 
 def _erode(x: np.ndarray) -> np.ndarray:

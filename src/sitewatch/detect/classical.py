@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from scipy import ndimage
@@ -21,6 +21,8 @@ from sitewatch.changemap import CHANGE_TYPES as CHANGE_TYPES
 from sitewatch.changemap import NODATA, ChangeResult, clean_mask
 from sitewatch.detect.indices import ndbi, ndvi
 from sitewatch.errors import InputValueError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -108,80 +110,88 @@ def _coefficients(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
     return mb, sb, ma, sa, slope, intercept
 
 
-def normalised_difference(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
-                          invariant_quantile: float = 0.5) -> np.ndarray:
-    """``after`` minus ``before`` after relative radiometric normalisation, in z-scores of
-    ``before``: (bands, h, w) float32, one pass over each band.
+def change_magnitude(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
+                     invariant_quantile: float = 0.5, sigma: float = 0.0) -> np.ndarray:
+    """The change vector's length: (h, w) float32, the root mean square over bands of
+    ``after`` minus ``before`` after relative radiometric normalisation, in z-scores of
+    ``before``, each band's difference smoothed first (Gaussian ``sigma`` px, over valid
+    pixels only: a normalised convolution).
 
     Each band of ``after`` is matched to ``before`` by a linear fit over pseudo-invariant
     pixels, which removes gain/offset differences of illumination, season and sensor.
-    """
+    Bands are differenced and smoothed on as many threads as there are cores, one band
+    per thread at a time (at 4000 px a stack of differences is 256 MB, a band 64 MB);
+    SciPy's filters release the GIL and work line by line, so in place gives the same
+    values, and the squares are summed in band order whatever the threads."""
     mb, sb, ma, sa, slope, intercept = _coefficients(before, after, valid,
                                                      invariant_quantile)
-    out = np.empty(before.shape, np.float32)
-    tmp = np.empty(before.shape[1:], np.float32)
-    for i in range(before.shape[0]):
+    weights = outside = None
+    if sigma > 0 and not valid.all():
+        weights = ndimage.gaussian_filter(valid.astype(np.float32), sigma)
+        outside = ~valid
+
+    def difference(i: int) -> np.ndarray:
         # slope * (a - ma) / sa + intercept - (b - mb) / sb, as a * k - b / sb + c
-        np.multiply(after[i], np.float32(slope[i] / sa[i]), out=out[i])
-        np.multiply(before[i], np.float32(1.0 / sb[i]), out=tmp)
-        out[i] -= tmp
-        out[i] += np.float32(intercept[i] - slope[i] * ma[i] / sa[i] + mb[i] / sb[i])
-    return out
+        out = np.multiply(after[i], np.float32(slope[i] / sa[i]), dtype=np.float32)
+        k = np.float32(1.0 / sb[i])
+        for r in range(0, out.shape[0], _ROWS):
+            out[r:r + _ROWS] -= np.multiply(before[i, r:r + _ROWS], k, dtype=np.float32)
+        out += np.float32(intercept[i] - slope[i] * ma[i] / sa[i] + mb[i] / sb[i])
+        if sigma > 0:
+            _smooth_band(out, sigma, outside, weights)
+        return out
 
-
-def _rms_difference(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    """sqrt(mean over bands of (a - b)^2), (h, w) float32, accumulated band by band (no
-    (bands, h, w) temporaries); ``b`` None: of ``a`` itself."""
-    acc = np.zeros(a.shape[1:], np.float32)
-    for i in range(a.shape[0]):
-        d = a[i] if b is None else a[i] - b[i]
-        acc += d * d
-    acc /= np.float32(a.shape[0])
+    acc = np.zeros(before.shape[1:], np.float32)
+    _per_band(difference, before.shape[0], lambda d: _add_square(acc, d))
+    acc /= np.float32(before.shape[0])
     return np.sqrt(acc, out=acc)
 
 
-def _smooth(stack: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian smoothing of each band over valid pixels only (normalised convolution),
-    in float32, in place (``stack`` is the caller's scratch: at 4000 px a copy is 256 MB;
-    SciPy's filters work line by line through a buffer, so in place gives the same
-    values). Where every pixel is valid the weights are 1 (reflected edges) and are not
-    computed. Bands are filtered on as many threads as there are cores (SciPy's filters
-    release the GIL; each band's result is the same on any number)."""
-    if sigma <= 0:
-        return stack
-    if stack.dtype != np.float32:
-        stack = stack.astype(np.float32)
-    if valid.all():
-        def plain(i: int) -> None:
-            ndimage.gaussian_filter(stack[i], sigma, output=stack[i])
+#: rows per block of a band's temporaries
+_ROWS = 256
 
-        _per_band(plain, stack.shape[0])
-        return stack
-    w = ndimage.gaussian_filter(valid.astype(np.float32), sigma)
-    outside = ~valid
 
-    def weighted(i: int) -> None:
-        band = stack[i]
+def _add_square(acc: np.ndarray, d: np.ndarray) -> None:
+    d *= d
+    acc += d
+
+
+def _smooth_band(band: np.ndarray, sigma: float, outside: np.ndarray | None,
+                 weights: np.ndarray | None) -> None:
+    """Gaussian smoothing of one band in place; with ``weights`` (the smoothed validity),
+    over the valid pixels only (``outside`` set to 0 first, then divided by the weights).
+    Where every pixel is valid the weights are 1 (reflected edges) and are not given."""
+    if weights is not None and outside is not None:
         band[outside] = 0
-        ndimage.gaussian_filter(band, sigma, output=band)
+    ndimage.gaussian_filter(band, sigma, output=band)
+    if weights is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
-            np.divide(band, w, out=band)
-
-    _per_band(weighted, stack.shape[0])
-    return stack
+            np.divide(band, weights, out=band)
 
 
-def _per_band(work: Callable[[int], None], bands: int) -> None:
-    """``work(i)`` for every band, on up to one thread per core."""
+def _per_band(work: Callable[[int], T], bands: int,
+              then: Callable[[T], None] | None = None) -> None:
+    """``work(i)`` for every band, on up to one thread per core, and ``then`` of each
+    result in band order (at most one result per thread is held at a time)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
     if bands < 2 or cores < 2:
         for i in range(bands):
-            work(i)
+            out = work(i)
+            if then is not None:
+                then(out)
+            del out
         return
-    with ThreadPoolExecutor(min(cores, bands)) as pool:
-        for done in [pool.submit(work, i) for i in range(bands)]:
-            done.result()
+    threads = min(cores, bands)
+    with ThreadPoolExecutor(threads) as pool:
+        for start in range(0, bands, threads):
+            group = [pool.submit(work, i) for i in range(start, min(start + threads, bands))]
+            for done in group:
+                out = done.result()
+                if then is not None:
+                    then(out)
+                del out
+            del group
 
 
 def _type_filled(ctype: np.ndarray, keep: np.ndarray) -> None:
@@ -224,30 +234,34 @@ def cva_change(before: np.ndarray, after: np.ndarray, band_names: Sequence[str],
         raise InputValueError("fewer than 64 pixels have data in both images: nothing to compare")
     # smoothing is linear: smoothing the difference equals the difference of the smoothed
     # stacks, at half the filtering
-    diff = _smooth(normalised_difference(before, after, valid, p.invariant_quantile), valid,
-                   p.smooth_sigma_px)
-    magnitude = _rms_difference(diff)
-    del diff
+    magnitude = change_magnitude(before, after, valid, p.invariant_quantile,
+                                 p.smooth_sigma_px)
     magnitude[~valid] = np.nan
     values = magnitude[valid]
     values = values[np.isfinite(values)]  # a magnitude that overflowed is not a threshold
     otsu = float(threshold_otsu(values)) if values.size else np.inf
     threshold = max(otsu, p.min_threshold)
+    del values
     changed = valid & (magnitude > threshold)
 
     ctype = np.zeros(valid.shape, dtype=np.uint8)
     ctype[changed] = 1
     nb, na = ndvi(before, band_names), ndvi(after, band_names)
     if nb is not None and na is not None:
-        veg_loss = valid & (nb - na > p.ndvi_drop) & (nb > 0.3)
+        veg_loss = valid & (nb > 0.3)
+        drop = nb
+        drop -= na  # in place: NDVI's drop, without a third image
+        veg_loss &= drop > p.ndvi_drop
         bb, ba = ndbi(before, band_names), ndbi(after, band_names)
         if bb is not None and ba is not None:
             built = valid & (ba - bb > 0.1) & (na < 0.2)
         else:  # bare or built ground appears: vegetation gone and brighter surface
-            built = valid & (na < 0.15) & (nb - na > p.ndvi_drop)
+            built = valid & (na < 0.15) & (drop > p.ndvi_drop)
             veg_loss &= ~built
         ctype[veg_loss] = 2
         ctype[built] = 3
+        del veg_loss, built, bb, ba, drop
+    del nb, na  # the index images are freed before the clean-up
     mmu_px = p.mmu_px if gsd_m is None else max(4, math.ceil(p.mmu_m2 / (gsd_m * gsd_m)))
     keep = clean_mask(ctype > 0, mmu_px, p.opening_px) & valid
     _type_filled(ctype, keep)

@@ -16,8 +16,9 @@ def normalized_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(a - b) / (a + b) as float32, NaN where the sum is zero or either input is NaN."""
     a32, b32 = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
     total = a32 + b32
+    out = a32 - b32
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = (a32 - b32) / total
+        out /= total  # in place: two images held, not three
     out[total == 0] = np.nan
     return out
 
