@@ -15,7 +15,7 @@ TF = Affine(10, 0, 500_000, 0, -10, 4_000_000)
 
 
 def _roundtrip(tmp_path: Path, data: np.ndarray) -> tuple[np.ndarray, str]:
-    path = write_chip(tmp_path / "c.tif", data, "EPSG:32633", TF, blocksize=256)
+    path = write_chip(tmp_path / "c.tif", data, "EPSG:32633", TF)
     with rasterio.open(path) as ds:
         dtype = ds.dtypes[0]
     return read_chip(path), dtype
@@ -28,7 +28,8 @@ def _roundtrip(tmp_path: Path, data: np.ndarray) -> tuple[np.ndarray, str]:
 def test_whole_numbers_take_the_smallest_integer_type(tmp_path: Path, lo: int, hi: int,
                                                       dtype: str) -> None:
     rng = np.random.default_rng(3)
-    data = rng.integers(lo, hi + 1, size=(4, 300, 520)).astype(np.float32)
+    # three strips of 512 px tiles, the last one short
+    data = rng.integers(lo, hi + 1, size=(4, 1100, 600)).astype(np.float32)
     data[:, 0, 0] = lo
     data[:, 1, 1] = hi
     data[:, 10:40, 100:200] = np.nan  # no data in every band
@@ -95,3 +96,23 @@ def test_chips_written_in_the_background_are_recorded_only_when_whole(
     res = cli("analyze", levir_site, "--method", "cva")
     assert res.code == 0, res.err
     assert check_integrity(workspace)["chips"] == 2 and len(_chip_files(workspace)) == 2
+
+
+def test_a_chip_written_in_the_background_gives_its_memory_back_strip_by_strip(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer's copy is held as strips of one row of tiles, each dropped once it is in
+    the file; the caller's array may change meanwhile without reaching the file."""
+    from sitewatch.imagery import write
+    from sitewatch.imagery.write import prepare_chip, write_prepared
+
+    data = np.arange(2 * 1300 * 700, dtype=np.float32).reshape(2, 1300, 700) % 4000
+    want = data.copy()
+    # strips are whole rows of tiles of at least STRIP_BYTES: here one row of tiles each
+    monkeypatch.setattr(write, "STRIP_BYTES", 2 * 512 * 700 * 2)
+    prepared = prepare_chip(data)
+    assert [s.shape[1] for s in prepared.strips if s is not None] == [512, 512, 276]
+    assert all(s is not None and s.dtype == np.uint16 for s in prepared.strips)
+    data[:] = np.nan  # the analysis masks its own array in place
+    path = write_prepared(tmp_path / "s.tif", prepared, "EPSG:32633", TF)
+    assert prepared.strips == [None, None, None]
+    np.testing.assert_array_equal(read_chip(path), want)

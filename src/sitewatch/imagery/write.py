@@ -4,6 +4,7 @@ so a crash never leaves a half-written raster where a finished one is expected."
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import rasterio
 import rasterio.errors
 import rasterio.shutil
 from affine import Affine
+from rasterio.windows import Window
 
 # re-exported: atomic_path lives in sitewatch.fileio, which every layer may use
 from sitewatch.fileio import atomic_path as atomic_path
@@ -82,8 +84,36 @@ def _as_ints(arr: np.ndarray, name: str, nodata: int) -> np.ndarray:
     return out
 
 
+#: a chip's tiles are 512 px; its strips are whole rows of tiles
+CHIP_BLOCK = 512
+
+#: the smallest strip, in bytes: above the C allocator's largest mmap threshold (glibc:
+#: 32 MiB), so that each strip is mapped on its own and given back to the system when it
+#: is freed (smaller blocks land in the heap, whose freed middle stays resident)
+STRIP_BYTES = 33 << 20
+
+
+@dataclass
+class PreparedChip:
+    """A chip as :func:`write_prepared` stores it: strips of ``rows`` rows (whole rows of
+    tiles), each an array of its own that the writer drops once written (the memory comes
+    back as the file grows), in the type and with the no-data value the file will have."""
+
+    strips: list[np.ndarray | None]
+    rows: int
+    dtype: str
+    nodata: float | None
+    shape: tuple[int, int, int]
+
+
+def _strip_rows(bands: int, width: int, itemsize: int) -> int:
+    """Rows per strip: the fewest whole rows of tiles that make :data:`STRIP_BYTES`."""
+    tile_row = max(1, bands * CHIP_BLOCK * width * itemsize)
+    return CHIP_BLOCK * max(1, -(-STRIP_BYTES // tile_row))
+
+
 def write_chip(path: Path, data: np.ndarray, crs: str, transform: Affine,
-               nodata: float | None = np.nan, blocksize: int = 512) -> Path:
+               nodata: float | None = np.nan) -> Path:
     """Write a working chip: a tiled GeoTIFF compressed with ZSTD level 1, no overviews.
 
     A float chip whose values are all whole numbers (pixels read straight from an integer
@@ -94,43 +124,52 @@ def write_chip(path: Path, data: np.ndarray, crs: str, transform: Affine,
     Chips are site-sized caches that sitewatch itself reads whole or by window; a COG's
     overviews and DEFLATE cost several times the read and nobody reads them.
     """
-    return write_prepared(path, prepare_chip(data, nodata, copy=False), crs, transform,
-                          blocksize)
+    return write_prepared(path, prepare_chip(data, nodata, copy=False), crs, transform)
 
 
 def prepare_chip(data: np.ndarray, nodata: float | None = np.nan, copy: bool = True
-                 ) -> tuple[np.ndarray, float | None]:
-    """(array, nodata) as :func:`write_chip` stores them. With ``copy`` the array is one of
+                 ) -> PreparedChip:
+    """``data`` as :func:`write_chip` stores it. With ``copy`` every strip is an array of
     its own (whole numbers converted, anything else copied), so ``data`` may change while
     it is written on another thread."""
     arr = data if data.ndim == 3 else data[None]
+    shape = (arr.shape[0], arr.shape[1], arr.shape[2])
     if np.issubdtype(arr.dtype, np.floating) and nodata is not None and np.isnan(nodata):
         compact = _whole_number_dtype(arr)
         if compact is not None:
             name, whole = compact
-            return _as_ints(arr, name, whole), whole
-    return (arr.copy() if copy else arr), nodata
+            n = _strip_rows(shape[0], shape[2], np.dtype(name).itemsize)
+            return PreparedChip([_as_ints(arr[:, r:r + n], name, whole)
+                                 for r in range(0, shape[1], n)], n, name, whole, shape)
+    n = _strip_rows(shape[0], shape[2], arr.dtype.itemsize)
+    return PreparedChip([arr[:, r:r + n].copy() if copy else arr[:, r:r + n]
+                         for r in range(0, shape[1], n)], n, str(arr.dtype), nodata, shape)
 
 
-def write_prepared(path: Path, prepared: tuple[np.ndarray, float | None], crs: str,
-                   transform: Affine, blocksize: int = 512) -> Path:
-    """Write what :func:`prepare_chip` gave, as :func:`write_chip` does."""
-    arr, nodata = prepared
-    floating = np.issubdtype(arr.dtype, np.floating)
-    tiled = arr.shape[1] > blocksize or arr.shape[2] > blocksize
+def write_prepared(path: Path, prepared: PreparedChip, crs: str, transform: Affine) -> Path:
+    """Write what :func:`prepare_chip` gave, as :func:`write_chip` does, dropping each strip
+    once it is written."""
+    floating = np.issubdtype(np.dtype(prepared.dtype), np.floating)
+    bands, height, width = prepared.shape
+    nodata = prepared.nodata
     profile = {
-        "driver": "GTiff", "width": arr.shape[2], "height": arr.shape[1], "count": arr.shape[0],
-        "dtype": str(arr.dtype), "crs": crs, "transform": transform,
+        "driver": "GTiff", "width": width, "height": height, "count": bands,
+        "dtype": prepared.dtype, "crs": crs, "transform": transform,
         "nodata": nodata if floating or nodata is None or np.isfinite(nodata) else None,
         "compress": "ZSTD", "zstd_level": 1, "predictor": 3 if floating else 2,
         "interleave": "band", "BIGTIFF": "IF_SAFER",
         # tiles are compressed on every core (the bytes are the same as on one)
         "num_threads": "ALL_CPUS",
     }
-    if tiled:
-        profile |= {"tiled": True, "blockxsize": blocksize, "blockysize": blocksize}
+    if height > CHIP_BLOCK or width > CHIP_BLOCK:
+        profile |= {"tiled": True, "blockxsize": CHIP_BLOCK, "blockysize": CHIP_BLOCK}
     with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as ds:
-        ds.write(arr)
+        for i, strip in enumerate(prepared.strips):
+            prepared.strips[i] = None
+            if strip is None:
+                raise ValueError(f"chip {path}: a strip was written already")
+            ds.write(strip, window=Window(0, i * prepared.rows, width, strip.shape[1]))
+            del strip
     return path
 
 
