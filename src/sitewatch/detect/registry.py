@@ -4,7 +4,9 @@ A detector is a pure function of two co-registered stacks plus metadata::
 
     func(before, after, band_names, gsd_m, params) -> ChangeResult
 
-``before``/``after`` are (bands, h, w) float32 on one grid, NaN where there is no data;
+``before``/``after`` are (bands, h, w) float32 on one grid, NaN where there is no data,
+and must not be changed (the caller goes on using them: structures are measured on
+them);
 ``band_names`` their common names (``red``, ``green``, ``blue``, ``nir``, ``swir16``...);
 ``gsd_m`` the pixel size in metres or None when unknown; ``params`` the user's options
 (reject unknown keys with :class:`~sitewatch.errors.InputValueError`). It returns a
