@@ -75,18 +75,18 @@ def test_chips_written_in_the_background_are_recorded_only_when_whole(
     import sitewatch.pipeline.chips as chips
     from sitewatch.errors import InputFileError
 
-    real = chips.write_prepared
+    real = chips.write_live
 
     def full_disk(path: Path, *args: object, **kwargs: object) -> Path:
         raise InputFileError(f"cannot write {path}: No space left on device")
 
-    monkeypatch.setattr(chips, "write_prepared", full_disk)
+    monkeypatch.setattr(chips, "write_live", full_disk)
     res = cli("analyze", levir_site, "--method", "cva")
     assert res.code == 2 and "No space left" in res.err, res.err
     everything = sorted(p for p in (workspace / "chips").rglob("*") if p.is_file())
     assert check_integrity(workspace)["chips"] == 0 and everything == []  # nor a mask
 
-    monkeypatch.setattr(chips, "write_prepared", real)
+    monkeypatch.setattr(chips, "write_live", real)
     bogus = workspace.parent / "weights.pt"
     bogus.write_text("not a weights file\n")
     res = cli("analyze", levir_site, "--method", "model", "--weights", bogus)
@@ -98,21 +98,33 @@ def test_chips_written_in_the_background_are_recorded_only_when_whole(
     assert check_integrity(workspace)["chips"] == 2 and len(_chip_files(workspace)) == 2
 
 
-def test_a_chip_written_in_the_background_gives_its_memory_back_strip_by_strip(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The writer's copy is held as strips of one row of tiles, each dropped once it is in
-    the file; the caller's array may change meanwhile without reaching the file."""
-    from sitewatch.imagery import write
-    from sitewatch.imagery.write import prepare_chip, write_prepared
+def test_a_chip_handed_over_is_written_as_it_was_while_its_owner_masks_it(
+        tmp_path: Path) -> None:
+    """The writer reads the owner's array without a copy of it; the pixels the owner may
+    still set (NaN outside the AOI) reach the file with their values at hand-over, and
+    decide the stored type as much as the others."""
+    from sitewatch.imagery.write import hand_over, write_live
 
     data = np.arange(2 * 1300 * 700, dtype=np.float32).reshape(2, 1300, 700) % 4000
+    data[:, 600:610, 20:30] = np.nan
     want = data.copy()
-    # strips are whole rows of tiles of at least STRIP_BYTES: here one row of tiles each
-    monkeypatch.setattr(write, "STRIP_BYTES", 2 * 512 * 700 * 2)
-    prepared = prepare_chip(data)
-    assert [s.shape[1] for s in prepared.strips if s is not None] == [512, 512, 276]
-    assert all(s is not None and s.dtype == np.uint16 for s in prepared.strips)
-    data[:] = np.nan  # the analysis masks its own array in place
-    path = write_prepared(tmp_path / "s.tif", prepared, "EPSG:32633", TF)
-    assert prepared.strips == [None, None, None]
+    outside = np.zeros((1300, 700), bool)
+    outside[:100] = True  # rows in the first row of tiles
+    outside[900:, 650:] = True  # and in the last, short one
+    live = hand_over(data, outside)
+    data[:, outside] = np.nan  # the analysis masks its own array in place
+    path = write_live(tmp_path / "s.tif", live, "EPSG:32633", TF)
+    with rasterio.open(path) as ds:
+        assert ds.dtypes[0] == "uint16"
+    np.testing.assert_array_equal(read_chip(path), want)
+
+    # a fraction among the kept pixels alone keeps the chip in float
+    data = want.copy()
+    data[1, 1200, 680] = 7.5
+    want = data.copy()
+    live = hand_over(data, outside)
+    data[:, outside] = np.nan
+    path = write_live(tmp_path / "f.tif", live, "EPSG:32633", TF)
+    with rasterio.open(path) as ds:
+        assert ds.dtypes[0] == "float32"
     np.testing.assert_array_equal(read_chip(path), want)

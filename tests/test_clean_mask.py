@@ -88,3 +88,39 @@ def test_clean_mask_of_an_empty_mask_is_empty() -> None:
     for shape in ((0, 5), (4, 0), (0, 0)):
         got = clean_mask(np.zeros(shape, bool), 3)
         assert got.shape == shape and got.dtype == bool
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cva_shortcuts_give_the_values_of_the_plain_formulas(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The smoothed validity filtered tile by tile, the fit's sample taken block by block and
+    Otsu's threshold from a histogram counted in place are bit-identical to the plain
+    formulas (Gaussian of the whole mask, every k-th of all valid positions, scikit-image
+    on a copy of the finite values), on masks with holes at edges, corners and tiles'
+    seams."""
+    from skimage.filters import threshold_otsu
+
+    import sitewatch.detect.classical as cva
+
+    rng = np.random.default_rng(seed)
+    h, w = (int(v) for v in rng.integers(40, 1300, 2))
+    valid = np.ones((h, w), bool)
+    valid[rng.random((h, w)) < 0.002] = False
+    valid[: h // 6, : w // 4] = False  # a corner outside the AOI
+    valid[:, min(w - 1, 511)] = False  # a seam of the 512 px tiles
+    sigma = (0.7, 1.0, 2.0, 2.0, 3.3, 5.0)[seed]
+    np.testing.assert_array_equal(cva.smoothed_validity(valid, sigma),
+                                  ndimage.gaussian_filter(valid.astype(np.float32), sigma))
+    monkeypatch.setattr(cva, "FIT_SAMPLE", 5000)
+    monkeypatch.setattr(cva, "_BLOCK", int(rng.integers(100, 70_000)))
+    every = np.flatnonzero(valid)
+    np.testing.assert_array_equal(cva._sample(valid), every[::max(1, every.size // 5000)])
+
+    image = rng.gamma(1.5, 2.0, size=(h, w)).astype(np.float32)
+    image[~valid] = np.nan
+    finite = image[np.isfinite(image)]
+    assert cva.otsu_of_finite(image) == float(threshold_otsu(finite))
+    image[0, -1] = np.inf  # an overflowed magnitude is left out
+    assert cva.otsu_of_finite(image) == float(threshold_otsu(image[np.isfinite(image)]))
+    assert cva.otsu_of_finite(np.full((4, 4), np.nan, np.float32)) == np.inf
+    assert cva.otsu_of_finite(np.full((4, 4), 2.5, np.float32)) == 2.5

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -57,13 +58,25 @@ class CvaParams:
 FIT_SAMPLE = 250_000
 
 
+#: pixels per block when valid pixels are counted out
+_BLOCK = 1 << 20
+
+
 def _sample(valid: np.ndarray) -> np.ndarray:
-    """Flat positions of a regular subsample of at most about FIT_SAMPLE valid pixels
-    (deterministic; every valid pixel of a small image)."""
+    """Flat positions of a regular subsample of at most about FIT_SAMPLE valid pixels:
+    every k-th valid pixel in reading order (deterministic; every valid pixel of a small
+    image), found block by block, without the positions of all of them (at 4000 px
+    128 MB)."""
     if valid.all():
         return np.arange(0, valid.size, max(1, valid.size // FIT_SAMPLE))
-    where = np.flatnonzero(valid)
-    return where[::max(1, where.size // FIT_SAMPLE)]
+    flat = valid.reshape(-1)
+    step = max(1, int(np.count_nonzero(flat)) // FIT_SAMPLE)
+    picks, seen = [], 0
+    for start in range(0, flat.size, _BLOCK):
+        where = np.flatnonzero(flat[start:start + _BLOCK])
+        picks.append(where[(-seen) % step::step] + start)  # ranks that are multiples of k
+        seen += where.size
+    return np.concatenate(picks)
 
 
 def _moments(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +140,7 @@ def change_magnitude(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
                                                      invariant_quantile)
     weights = outside = None
     if sigma > 0 and not valid.all():
-        weights = ndimage.gaussian_filter(valid.astype(np.float32), sigma)
+        weights = smoothed_validity(valid, sigma)
         outside = ~valid
 
     def difference(i: int) -> np.ndarray:
@@ -154,6 +167,32 @@ _ROWS = 256
 def _add_square(acc: np.ndarray, d: np.ndarray) -> None:
     d *= d
     acc += d
+
+
+#: rows and columns of a tile of :func:`smoothed_validity`
+_TILE = 512
+
+
+def smoothed_validity(valid: np.ndarray, sigma: float) -> np.ndarray:
+    """``gaussian_filter(valid.astype(float32), sigma)``, the same values, filtered only
+    in the tiles that have an invalid pixel within the kernel's reach: elsewhere it is 1.
+    A tile is filtered with a margin of the kernel's radius (clipped at the image's edges,
+    where the filter reflects as it does on the whole image), so its values are those of
+    the whole image's filter; at 4000 px a site's AOI leaves most tiles valid."""
+    radius = int(4.0 * sigma + 0.5)  # SciPy's default truncation of the kernel
+    h, w = valid.shape
+    out = np.ones(valid.shape, np.float32)
+    for r in range(0, h, _TILE):
+        for c in range(0, w, _TILE):
+            r0, c0 = max(r - radius, 0), max(c - radius, 0)
+            r1, c1 = min(r + _TILE + radius, h), min(c + _TILE + radius, w)
+            reach = valid[r0:r1, c0:c1]
+            if reach.all():
+                continue
+            smooth = ndimage.gaussian_filter(reach.astype(np.float32), sigma)
+            out[r:r + _TILE, c:c + _TILE] = smooth[r - r0:r - r0 + _TILE,
+                                                   c - c0:c - c0 + _TILE]
+    return out
 
 
 def _smooth_band(band: np.ndarray, sigma: float, outside: np.ndarray | None,
@@ -192,6 +231,26 @@ def _per_band(work: Callable[[int], T], bands: int,
                     then(out)
                 del out
             del group
+
+
+def otsu_of_finite(image: np.ndarray) -> float:
+    """Otsu's threshold of the finite values of ``image`` (inf when it has none): the same
+    value as scikit-image's ``threshold_otsu`` of those values, from a histogram counted
+    in place (NumPy counts by blocks; NaN falls in no bin) instead of a copy of them and
+    scikit-image's flattened copy of that (at 4000 px, 128 MB at the analysis's peak)."""
+    if np.isinf(image).any():  # an overflowed magnitude is no threshold: copy the others
+        values = image[np.isfinite(image)]
+        return float(threshold_otsu(values)) if values.size else np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all NaN
+        lo, hi = np.nanmin(image), np.nanmax(image)
+    if np.isnan(lo):
+        return np.inf
+    if lo == hi:
+        return float(lo)
+    # the bins scikit-image takes: 256 between the lowest and the highest value
+    counts, edges = np.histogram(image, bins=256, range=(lo, hi))
+    return float(threshold_otsu(hist=(counts, (edges[:-1] + edges[1:]) / 2.0)))
 
 
 def _type_filled(ctype: np.ndarray, keep: np.ndarray) -> None:
@@ -237,11 +296,8 @@ def cva_change(before: np.ndarray, after: np.ndarray, band_names: Sequence[str],
     magnitude = change_magnitude(before, after, valid, p.invariant_quantile,
                                  p.smooth_sigma_px)
     magnitude[~valid] = np.nan
-    values = magnitude[valid]
-    values = values[np.isfinite(values)]  # a magnitude that overflowed is not a threshold
-    otsu = float(threshold_otsu(values)) if values.size else np.inf
+    otsu = otsu_of_finite(magnitude)
     threshold = max(otsu, p.min_threshold)
-    del values
     changed = valid & (magnitude > threshold)
 
     ctype = np.zeros(valid.shape, dtype=np.uint8)

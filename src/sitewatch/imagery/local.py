@@ -8,6 +8,7 @@ never shared across threads.
 from __future__ import annotations
 
 import math
+import os
 import re
 import struct
 import warnings
@@ -37,6 +38,13 @@ from sitewatch.settings import max_memory_bytes
 MAX_DECODED_BYTES = 4 * 1024**3
 _CI_NAMES = {ColorInterp.red: "red", ColorInterp.green: "green", ColorInterp.blue: "blue",
              ColorInterp.gray: "gray", ColorInterp.alpha: "alpha"}
+
+
+def decoding() -> rasterio.Env:
+    """GDAL settings for reading many tiles at once: they are decoded on every core (GDAL
+    decodes a window of a tiled GeoTIFF over several threads, and warps over them; the
+    pixels are the same as on one). The user's own ``GDAL_NUM_THREADS`` is kept."""
+    return rasterio.Env(GDAL_NUM_THREADS=os.environ.get("GDAL_NUM_THREADS", "ALL_CPUS"))
 
 
 @dataclass(frozen=True)
@@ -338,7 +346,7 @@ def read_onto(info: ImageInfo, crs: str, transform: Affine, width: int, height: 
     window = _aligned_window(info, crs, transform)
     if window is not None:
         return _read_window(info, bands, alpha, window, width, height)
-    with warnings.catch_warnings(), _readable(info.path):
+    with warnings.catch_warnings(), _readable(info.path), decoding():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(info.path) as src:
             # a file with an alpha band of its own (RGBA) has it warped: GDAL adds none
@@ -390,7 +398,7 @@ def _read_window(info: ImageInfo, bands: list[int], alpha: int | None, at: tuple
     if c1 <= c0 or r1 <= r0:
         return out
     win = Window(c0, r0, c1 - c0, r1 - r0)
-    with warnings.catch_warnings(), _readable(info.path):
+    with warnings.catch_warnings(), _readable(info.path), decoding():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(info.path) as src:
             # a window inside the image is read straight into the result (no second copy)
@@ -412,7 +420,7 @@ def read_plain(info: ImageInfo) -> np.ndarray:
     """Read a whole image as (bands, h, w) float32 with NaN nodata (alpha and nodata masked)."""
     alpha = info.rgb_alpha_band
     bands = [i for i in range(1, info.count + 1) if i != alpha]
-    with warnings.catch_warnings(), _readable(info.path):
+    with warnings.catch_warnings(), _readable(info.path), decoding():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(info.path) as src:
             data = src.read(bands).astype(np.float32, copy=False)

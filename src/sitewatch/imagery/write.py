@@ -17,6 +17,7 @@ from rasterio.windows import Window
 
 # re-exported: atomic_path lives in sitewatch.fileio, which every layer may use
 from sitewatch.fileio import atomic_path as atomic_path
+from sitewatch.imagery.local import decoding
 
 
 def write_cog(path: Path, data: np.ndarray, crs: str, transform: Affine,
@@ -52,9 +53,9 @@ _CHIP_INTS = (("uint8", 255), ("uint16", 65535), ("int16", -32768))
 _ROWS = 256
 
 
-def _whole_number_dtype(arr: np.ndarray) -> tuple[str, int] | None:
-    """The smallest integer type that holds every finite value of ``arr`` exactly, with a
-    no-data value none of them takes; None if a value has a fraction or none fits."""
+def _whole_number_range(arr: np.ndarray) -> tuple[float, float] | None:
+    """(lowest, highest) finite value of (bands, h, w) ``arr`` ((inf, -inf) when it has
+    none), or None when a finite value has a fraction."""
     lo, hi = np.inf, -np.inf
     for band in arr:
         for r in range(0, band.shape[0], _ROWS):
@@ -65,8 +66,11 @@ def _whole_number_dtype(arr: np.ndarray) -> tuple[str, int] | None:
             if not np.array_equal(finite, np.rint(finite)):
                 return None
             lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
-    if lo > hi:
-        return None
+    return lo, hi
+
+
+def _int_type(lo: float, hi: float) -> tuple[str, int] | None:
+    """The smallest integer type that holds [lo, hi] with a no-data value outside it."""
     for name, nodata in _CHIP_INTS:
         info = np.iinfo(name)
         if info.min <= lo and hi <= info.max and not lo <= nodata <= hi:
@@ -84,32 +88,32 @@ def _as_ints(arr: np.ndarray, name: str, nodata: int) -> np.ndarray:
     return out
 
 
-#: a chip's tiles are 512 px; its strips are whole rows of tiles
+#: a chip's tiles are 512 px; it is converted and written one row of tiles at a time
 CHIP_BLOCK = 512
 
-#: the smallest strip, in bytes: above the C allocator's largest mmap threshold (glibc:
-#: 32 MiB), so that each strip is mapped on its own and given back to the system when it
-#: is freed (smaller blocks land in the heap, whose freed middle stays resident)
-STRIP_BYTES = 33 << 20
 
+@dataclass(frozen=True)
+class LiveChip:
+    """A chip handed to a writer (another thread) while its owner goes on using the pixels,
+    without a copy of them: ``data`` is read as the file is written, so the owner must not
+    change it, except the pixels ``changing`` ((h, w) bool, True where the owner may still
+    write, e.g. NaN outside the AOI), whose values at hand-over ``kept`` holds
+    ((bands, n), in the order of ``data[:, changing]``)."""
 
-@dataclass
-class PreparedChip:
-    """A chip as :func:`write_prepared` stores it: strips of ``rows`` rows (whole rows of
-    tiles), each an array of its own that the writer drops once written (the memory comes
-    back as the file grows), in the type and with the no-data value the file will have."""
-
-    strips: list[np.ndarray | None]
-    rows: int
-    dtype: str
+    data: np.ndarray
+    changing: np.ndarray | None
+    kept: np.ndarray | None
     nodata: float | None
-    shape: tuple[int, int, int]
 
 
-def _strip_rows(bands: int, width: int, itemsize: int) -> int:
-    """Rows per strip: the fewest whole rows of tiles that make :data:`STRIP_BYTES`."""
-    tile_row = max(1, bands * CHIP_BLOCK * width * itemsize)
-    return CHIP_BLOCK * max(1, -(-STRIP_BYTES // tile_row))
+def hand_over(data: np.ndarray, changing: np.ndarray | None = None,
+              nodata: float | None = np.nan) -> LiveChip:
+    """``data`` (bands, h, w) as a writer takes it; ``changing`` as in :class:`LiveChip`
+    (their values are copied now: a few pixels outside the AOI, not the chip)."""
+    arr = data if data.ndim == 3 else data[None]
+    if changing is None or not changing.any():
+        return LiveChip(arr, None, None, nodata)
+    return LiveChip(arr, changing.copy(), arr[:, changing], nodata)
 
 
 def write_chip(path: Path, data: np.ndarray, crs: str, transform: Affine,
@@ -124,37 +128,38 @@ def write_chip(path: Path, data: np.ndarray, crs: str, transform: Affine,
     Chips are site-sized caches that sitewatch itself reads whole or by window; a COG's
     overviews and DEFLATE cost several times the read and nobody reads them.
     """
-    return write_prepared(path, prepare_chip(data, nodata, copy=False), crs, transform)
+    return write_live(path, hand_over(data, None, nodata), crs, transform)
 
 
-def prepare_chip(data: np.ndarray, nodata: float | None = np.nan, copy: bool = True
-                 ) -> PreparedChip:
-    """``data`` as :func:`write_chip` stores it. With ``copy`` every strip is an array of
-    its own (whole numbers converted, anything else copied), so ``data`` may change while
-    it is written on another thread."""
-    arr = data if data.ndim == 3 else data[None]
-    shape = (arr.shape[0], arr.shape[1], arr.shape[2])
-    if np.issubdtype(arr.dtype, np.floating) and nodata is not None and np.isnan(nodata):
-        compact = _whole_number_dtype(arr)
-        if compact is not None:
-            name, whole = compact
-            n = _strip_rows(shape[0], shape[2], np.dtype(name).itemsize)
-            return PreparedChip([_as_ints(arr[:, r:r + n], name, whole)
-                                 for r in range(0, shape[1], n)], n, name, whole, shape)
-    n = _strip_rows(shape[0], shape[2], arr.dtype.itemsize)
-    return PreparedChip([arr[:, r:r + n].copy() if copy else arr[:, r:r + n]
-                         for r in range(0, shape[1], n)], n, str(arr.dtype), nodata, shape)
+def _stored_type(chip: LiveChip) -> tuple[str, float | None, bool]:
+    """(dtype, no-data value, whether whole numbers are converted) of ``chip``'s file."""
+    arr = chip.data
+    if not (np.issubdtype(arr.dtype, np.floating) and chip.nodata is not None
+            and np.isnan(chip.nodata)):
+        return str(arr.dtype), chip.nodata, False
+    # the pixels the owner may have set to NaN since are judged by their kept values
+    lo, hi = np.inf, -np.inf
+    for part in (arr, None if chip.kept is None else chip.kept[:, None, :]):
+        span = (np.inf, -np.inf) if part is None else _whole_number_range(part)
+        if span is None:
+            return str(arr.dtype), chip.nodata, False
+        lo, hi = min(lo, span[0]), max(hi, span[1])
+    compact = _int_type(lo, hi) if lo <= hi else None
+    if compact is None:
+        return str(arr.dtype), chip.nodata, False
+    return compact[0], compact[1], True
 
 
-def write_prepared(path: Path, prepared: PreparedChip, crs: str, transform: Affine) -> Path:
-    """Write what :func:`prepare_chip` gave, as :func:`write_chip` does, dropping each strip
-    once it is written."""
-    floating = np.issubdtype(np.dtype(prepared.dtype), np.floating)
-    bands, height, width = prepared.shape
-    nodata = prepared.nodata
+def write_live(path: Path, chip: LiveChip, crs: str, transform: Affine) -> Path:
+    """Write ``chip`` as :func:`write_chip` does, one row of tiles at a time: each is read
+    from the owner's array, its changing pixels put back from ``kept``, converted and
+    written (the writer holds one row of tiles, never a copy of the chip)."""
+    dtype, nodata, whole = _stored_type(chip)
+    floating = np.issubdtype(np.dtype(dtype), np.floating)
+    bands, height, width = chip.data.shape
     profile = {
         "driver": "GTiff", "width": width, "height": height, "count": bands,
-        "dtype": prepared.dtype, "crs": crs, "transform": transform,
+        "dtype": dtype, "crs": crs, "transform": transform,
         "nodata": nodata if floating or nodata is None or np.isfinite(nodata) else None,
         "compress": "ZSTD", "zstd_level": 1, "predictor": 3 if floating else 2,
         "interleave": "band", "BIGTIFF": "IF_SAFER",
@@ -163,20 +168,28 @@ def write_prepared(path: Path, prepared: PreparedChip, crs: str, transform: Affi
     }
     if height > CHIP_BLOCK or width > CHIP_BLOCK:
         profile |= {"tiled": True, "blockxsize": CHIP_BLOCK, "blockysize": CHIP_BLOCK}
+    taken = 0  # how many kept pixels the rows so far used
     with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as ds:
-        for i, strip in enumerate(prepared.strips):
-            prepared.strips[i] = None
-            if strip is None:
-                raise ValueError(f"chip {path}: a strip was written already")
-            ds.write(strip, window=Window(0, i * prepared.rows, width, strip.shape[1]))
-            del strip
+        for r in range(0, height, CHIP_BLOCK):
+            block = chip.data[:, r:r + CHIP_BLOCK]
+            if chip.changing is not None and chip.kept is not None:
+                sel = chip.changing[r:r + CHIP_BLOCK]
+                n = int(np.count_nonzero(sel))
+                if n:
+                    block = block.copy()
+                    block[:, sel] = chip.kept[:, taken:taken + n]
+                    taken += n
+            if whole:
+                assert nodata is not None
+                block = _as_ints(block, dtype, int(nodata))
+            ds.write(block, window=Window(0, r, width, block.shape[1]))
     return path
 
 
 def read_chip(path: Path | str, window: Any = None) -> np.ndarray:
     """A chip written by :func:`write_chip` (or by an older sitewatch, as float32), whole or
     a window of it: (bands, h, w) float32, NaN where there is no data."""
-    with rasterio.open(path) as ds:
+    with decoding(), rasterio.open(path) as ds:
         data = ds.read(window=window, out_dtype=np.float32)
         nodata = ds.nodata
     if nodata is not None and not np.isnan(nodata) and not np.issubdtype(

@@ -22,7 +22,7 @@ from sitewatch.geo.aoi import to_crs
 from sitewatch.geo.coreg import estimate_shift_in
 from sitewatch.geo.grid import Grid, Lattice, site_grid
 from sitewatch.imagery.local import ImageInfo, read_onto_grid
-from sitewatch.imagery.write import prepare_chip, read_chip, write_chip, write_prepared
+from sitewatch.imagery.write import hand_over, read_chip, write_chip, write_live
 from sitewatch.model import Chip, Scene, Site
 from sitewatch.pipeline.watchlist import scene_info
 
@@ -133,10 +133,13 @@ class ChipWriter:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="sitewatch-chips")
         self._todo: list[tuple[Future[Path], Chip]] = []
 
-    def submit(self, chip: Chip, data: np.ndarray, grid: Grid) -> None:
-        """Write ``data`` (copied first: the caller may change it) as ``chip``'s file."""
-        ready = prepare_chip(data)
-        self._todo.append((self._pool.submit(write_prepared, Path(chip.path), ready,
+    def submit(self, chip: Chip, data: np.ndarray, grid: Grid,
+               changing: np.ndarray | None = None) -> None:
+        """Write ``data`` as ``chip``'s file. It is read while the caller goes on, without a
+        copy: until :meth:`finish` the caller changes none of it but the pixels
+        ``changing`` ((h, w) bool; their values are kept now)."""
+        live = hand_over(data, changing)
+        self._todo.append((self._pool.submit(write_live, Path(chip.path), live,
                                              grid.crs, grid.transform), chip))
 
     def finish(self, store: Store, made: list[Chip] | None = None) -> list[Chip]:
@@ -186,8 +189,8 @@ def _make(store: Store, ws: Layout, site: Site, scene: Scene, grid: Grid, ref: S
                 reference_scene_id=ref.id, path=str(path), shift_x_px=px.shift_dx_px,
                 shift_y_px=px.shift_dy_px, coreg_status=px.coreg_status,
                 valid_fraction=px.valid_fraction)
-    if writer is not None:
-        writer.submit(chip, px.data, grid)
+    if writer is not None:  # the analysis sets NaN outside the AOI meanwhile
+        writer.submit(chip, px.data, grid, ~inside)
         return ChipData(scene, chip, px.data)
     write_chip(path, px.data, grid.crs, grid.transform)
     chip = store.put_chip(chip)
