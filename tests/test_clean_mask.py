@@ -93,11 +93,10 @@ def test_clean_mask_of_an_empty_mask_is_empty() -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_cva_shortcuts_give_the_values_of_the_plain_formulas(
         seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The smoothed validity filtered tile by tile, the fit's sample taken block by block and
-    Otsu's threshold from a histogram counted in place are bit-identical to the plain
-    formulas (Gaussian of the whole mask, every k-th of all valid positions, scikit-image
-    on a copy of the finite values), on masks with holes at edges, corners and tiles'
-    seams."""
+    """OpenCV's Gaussian is SciPy's to float32 rounding (edges, corners, odd sizes and
+    sigmas); the fit's sample taken block by block and Otsu's threshold from a histogram
+    counted in place are bit-identical to the plain formulas (every k-th of all valid
+    positions, scikit-image on a copy of the finite values)."""
     from skimage.filters import threshold_otsu
 
     import sitewatch.detect.classical as cva
@@ -109,8 +108,14 @@ def test_cva_shortcuts_give_the_values_of_the_plain_formulas(
     valid[: h // 6, : w // 4] = False  # a corner outside the AOI
     valid[:, min(w - 1, 511)] = False  # a seam of the 512 px tiles
     sigma = (0.7, 1.0, 2.0, 2.0, 3.3, 5.0)[seed]
-    np.testing.assert_array_equal(cva.smoothed_validity(valid, sigma),
-                                  ndimage.gaussian_filter(valid.astype(np.float32), sigma))
+    weights = valid.astype(np.float32)
+    np.testing.assert_allclose(cva.gaussian(weights, sigma),
+                               ndimage.gaussian_filter(weights, sigma), rtol=0, atol=1e-6)
+    noise = rng.normal(size=(h, w)).astype(np.float32)
+    want = ndimage.gaussian_filter(noise, sigma)
+    np.testing.assert_allclose(cva.gaussian(noise, sigma), want, rtol=0, atol=2e-6)
+    cva.gaussian(noise, sigma, out=noise)  # in place: the same values
+    np.testing.assert_allclose(noise, want, rtol=0, atol=2e-6)
     monkeypatch.setattr(cva, "FIT_SAMPLE", 5000)
     monkeypatch.setattr(cva, "_BLOCK", int(rng.integers(100, 70_000)))
     every = np.flatnonzero(valid)
