@@ -59,18 +59,22 @@ def test_clean_mask_refuses_a_stack() -> None:
 
 
 @pytest.mark.parametrize("holes", [False, True])
-def test_cva_magnitude_band_by_band_equals_the_whole_stack(holes: bool) -> None:
-    """The change magnitude, differenced and smoothed band by band on threads, in place,
-    is the root mean square of the normalised differences smoothed by a normalised
-    convolution (over valid pixels only), computed on whole stacks."""
+@pytest.mark.parametrize("rows", [90, 700])
+def test_cva_magnitude_in_blocks_equals_the_whole_stack(holes: bool, rows: int) -> None:
+    """The change magnitude, computed in blocks of rows on threads (several blocks at 700
+    rows, with holes across their seams), is the root mean square of the normalised
+    differences smoothed by a normalised convolution (over valid pixels only), computed
+    on whole stacks with SciPy."""
     from sitewatch.detect.classical import _coefficients, change_magnitude
 
     rng = np.random.default_rng(3)
-    before = rng.normal(size=(4, 90, 120)).astype(np.float32)
+    before = rng.normal(size=(4, rows, 120)).astype(np.float32)
     after = (before * 1.3 + 0.2 + rng.normal(scale=0.3, size=before.shape)).astype(np.float32)
-    valid = np.ones((90, 120), bool)
+    valid = np.ones((rows, 120), bool)
     if holes:
         valid[10:30, 40:70] = False
+        valid[250:262, :] = False  # across the first seam of 256-row blocks
+        valid[rows - 3:, 100:] = False
         before[:, ~valid] = np.nan
     mb, sb, ma, sa, slope, intercept = _coefficients(before, after, valid, 0.5)
     diff = np.stack([slope[i] * (after[i] - ma[i]) / sa[i] + intercept[i]

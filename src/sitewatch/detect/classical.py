@@ -8,10 +8,10 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import cv2
 import numpy as np
@@ -23,8 +23,6 @@ from sitewatch.changemap import CHANGE_TYPES as CHANGE_TYPES
 from sitewatch.changemap import NODATA, ChangeResult, clean_mask
 from sitewatch.detect.indices import ndbi, ndvi
 from sitewatch.errors import InputValueError
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -133,45 +131,72 @@ def change_magnitude(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
 
     Each band of ``after`` is matched to ``before`` by a linear fit over pseudo-invariant
     pixels, which removes gain/offset differences of illumination, season and sensor.
-    Bands are differenced and smoothed on as many threads as there are cores, one band
-    per thread at a time (at 4000 px a stack of differences is 256 MB, a band 64 MB);
-    the filter releases the GIL and smooths in place, and the squares are summed in band
-    order whatever the threads."""
+
+    The image is computed in blocks of whole rows, on as many threads as there are cores:
+    each block's bands are differenced and smoothed with the kernel's reach of rows
+    above and below it (the filter sees the rows it would see on the whole image, and
+    reflects at the image's own edges only), and their squares summed in band order. At
+    4000 px a band's difference is 64 MB; a block's, a few MB."""
     mb, sb, ma, sa, slope, intercept = _coefficients(before, after, valid,
                                                      invariant_quantile)
-    weights = outside = None
-    if sigma > 0 and not valid.all():
-        weights = gaussian(valid.astype(np.float32), sigma)
-        outside = ~valid
+    bands, h, w = before.shape
+    # slope * (a - ma) / sa + intercept - (b - mb) / sb, as a * gain - b * k + c
+    gain = [np.float32(slope[i] / sa[i]) for i in range(bands)]
+    k = [np.float32(1.0 / sb[i]) for i in range(bands)]
+    c = [np.float32(intercept[i] - slope[i] * ma[i] / sa[i] + mb[i] / sb[i])
+         for i in range(bands)]
+    reach = int(4.0 * sigma + 0.5) if sigma > 0 else 0  # the kernel's radius (SciPy's)
+    masked = sigma > 0 and not valid.all()
+    out = np.empty((h, w), np.float32)
 
-    def difference(i: int) -> np.ndarray:
-        # slope * (a - ma) / sa + intercept - (b - mb) / sb, as a * k - b / sb + c
-        out = np.multiply(after[i], np.float32(slope[i] / sa[i]), dtype=np.float32)
-        k = np.float32(1.0 / sb[i])
-        for r in range(0, out.shape[0], _ROWS):
-            out[r:r + _ROWS] -= np.multiply(before[i, r:r + _ROWS], k, dtype=np.float32)
-        out += np.float32(intercept[i] - slope[i] * ma[i] / sa[i] + mb[i] / sb[i])
-        if sigma > 0:
-            _smooth_band(out, sigma, outside, weights)
-        return out
+    def block(r0: int) -> None:
+        r1 = min(r0 + _BLOCK_ROWS, h)
+        e0, e1 = max(r0 - reach, 0), min(r1 + reach, h)
+        inner = slice(r0 - e0, r1 - e0)
+        outside = weights = None
+        if masked and not valid[e0:e1].all():
+            outside = ~valid[e0:e1]
+            weights = gaussian(valid[e0:e1].astype(np.float32), sigma)[inner]
+        total = np.zeros((r1 - r0, w), np.float32)
+        for i in range(bands):
+            d = np.multiply(after[i, e0:e1], gain[i], dtype=np.float32)
+            d -= np.multiply(before[i, e0:e1], k[i], dtype=np.float32)
+            d += c[i]
+            if sigma > 0:
+                if outside is not None:
+                    d[outside] = 0
+                gaussian(d, sigma, out=d)
+            part = d[inner]
+            if weights is not None:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    np.divide(part, weights, out=part)
+            part *= part
+            total += part
+        total /= np.float32(bands)
+        np.sqrt(total, out=out[r0:r1])
 
-    acc = np.zeros(before.shape[1:], np.float32)
-    _per_band(difference, before.shape[0], lambda d: _add_square(acc, d))
-    acc /= np.float32(before.shape[0])
-    return np.sqrt(acc, out=acc)
+    starts = range(0, h, _BLOCK_ROWS)
+    if _cores() < 2 or len(starts) < 2:
+        for r0 in starts:
+            block(r0)
+    else:
+        with ThreadPoolExecutor(min(_cores(), len(starts))) as pool:
+            list(pool.map(block, starts))
+    return out
 
 
-#: rows per block of a band's temporaries
-_ROWS = 256
+#: rows of a block of :func:`change_magnitude` (with the kernel's reach above and below)
+_BLOCK_ROWS = 256
 
 
-def _add_square(acc: np.ndarray, d: np.ndarray) -> None:
-    d *= d
-    acc += d
+def _cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
-#: OpenCV filters on one thread: sitewatch smooths one band per core itself, and OpenCV's
-#: threaded filter copies an image that it filters in place (64 MB a band at 4000 px)
+#: OpenCV filters on one thread: sitewatch smooths a block of rows per core itself, and
+#: OpenCV's threaded filter copies an image that it filters in place
 cv2.setNumThreads(1)
 
 
@@ -188,44 +213,6 @@ def gaussian(image: np.ndarray, sigma: float, out: np.ndarray | None = None) -> 
     cv2.GaussianBlur(image, size, sigma, dst=out, sigmaY=sigma,
                      borderType=cv2.BORDER_REFLECT)
     return out
-
-
-def _smooth_band(band: np.ndarray, sigma: float, outside: np.ndarray | None,
-                 weights: np.ndarray | None) -> None:
-    """Gaussian smoothing of one band in place; with ``weights`` (the smoothed validity),
-    over the valid pixels only (``outside`` set to 0 first, then divided by the weights).
-    Where every pixel is valid the weights are 1 (reflected edges) and are not given."""
-    if weights is not None and outside is not None:
-        band[outside] = 0
-    gaussian(band, sigma, out=band)
-    if weights is not None:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            np.divide(band, weights, out=band)
-
-
-def _per_band(work: Callable[[int], T], bands: int,
-              then: Callable[[T], None] | None = None) -> None:
-    """``work(i)`` for every band, on up to one thread per core, and ``then`` of each
-    result in band order (at most one result per thread is held at a time)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
-    if bands < 2 or cores < 2:
-        for i in range(bands):
-            out = work(i)
-            if then is not None:
-                then(out)
-            del out
-        return
-    threads = min(cores, bands)
-    with ThreadPoolExecutor(threads) as pool:
-        for start in range(0, bands, threads):
-            group = [pool.submit(work, i) for i in range(start, min(start + threads, bands))]
-            for done in group:
-                out = done.result()
-                if then is not None:
-                    then(out)
-                del out
-            del group
 
 
 def otsu_of_finite(image: np.ndarray) -> float:
@@ -272,6 +259,27 @@ def _type_filled(ctype: np.ndarray, keep: np.ndarray) -> None:
         sub[gaps] = sub[rows[gaps], cols[gaps]]
 
 
+def _index_types(ctype: np.ndarray, before: np.ndarray, after: np.ndarray,
+                 band_names: Sequence[str], valid: np.ndarray, ndvi_drop: float) -> None:
+    """Vegetation loss (2) and new built or bare ground (3) from NDVI and NDBI, written
+    into ``ctype`` in place (pixel by pixel, so any block of rows may be given)."""
+    nb, na = ndvi(before, band_names), ndvi(after, band_names)
+    if nb is None or na is None:
+        return
+    veg_loss = valid & (nb > 0.3)
+    drop = nb
+    drop -= na  # in place: NDVI's drop, without a third image
+    veg_loss &= drop > ndvi_drop
+    bb, ba = ndbi(before, band_names), ndbi(after, band_names)
+    if bb is not None and ba is not None:
+        built = valid & (ba - bb > 0.1) & (na < 0.2)
+    else:  # bare or built ground appears: vegetation gone and brighter surface
+        built = valid & (na < 0.15) & (drop > ndvi_drop)
+        veg_loss &= ~built
+    ctype[veg_loss] = 2
+    ctype[built] = 3
+
+
 def cva_change(before: np.ndarray, after: np.ndarray, band_names: Sequence[str],
                gsd_m: float | None = None, params: CvaParams | None = None) -> ChangeResult:
     """Detect change between two co-registered stacks.
@@ -297,22 +305,13 @@ def cva_change(before: np.ndarray, after: np.ndarray, band_names: Sequence[str],
 
     ctype = np.zeros(valid.shape, dtype=np.uint8)
     ctype[changed] = 1
-    nb, na = ndvi(before, band_names), ndvi(after, band_names)
-    if nb is not None and na is not None:
-        veg_loss = valid & (nb > 0.3)
-        drop = nb
-        drop -= na  # in place: NDVI's drop, without a third image
-        veg_loss &= drop > p.ndvi_drop
-        bb, ba = ndbi(before, band_names), ndbi(after, band_names)
-        if bb is not None and ba is not None:
-            built = valid & (ba - bb > 0.1) & (na < 0.2)
-        else:  # bare or built ground appears: vegetation gone and brighter surface
-            built = valid & (na < 0.15) & (drop > p.ndvi_drop)
-            veg_loss &= ~built
-        ctype[veg_loss] = 2
-        ctype[built] = 3
-        del veg_loss, built, bb, ba, drop
-    del nb, na  # the index images are freed before the clean-up
+    del changed
+    # the index images by blocks of rows (pixel by pixel: the same types as on the whole
+    # image; at 4000 px the four indices and a difference were 320 MB at once)
+    for r0 in range(0, valid.shape[0], _BLOCK_ROWS):
+        rows = slice(r0, r0 + _BLOCK_ROWS)
+        _index_types(ctype[rows], before[:, rows], after[:, rows], band_names, valid[rows],
+                     p.ndvi_drop)
     mmu_px = p.mmu_px if gsd_m is None else max(4, math.ceil(p.mmu_m2 / (gsd_m * gsd_m)))
     keep = clean_mask(ctype > 0, mmu_px, p.opening_px) & valid
     _type_filled(ctype, keep)

@@ -43,8 +43,15 @@ _CI_NAMES = {ColorInterp.red: "red", ColorInterp.green: "green", ColorInterp.blu
 def decoding() -> rasterio.Env:
     """GDAL settings for reading many tiles at once: they are decoded on every core (GDAL
     decodes a window of a tiled GeoTIFF over several threads, and warps over them; the
-    pixels are the same as on one). The user's own ``GDAL_NUM_THREADS`` is kept."""
-    return rasterio.Env(GDAL_NUM_THREADS=os.environ.get("GDAL_NUM_THREADS", "ALL_CPUS"))
+    pixels are the same as on one), through a block cache of 64 MB: a window is read
+    once, and GDAL's default cache (5% of the memory) held a second copy of a 4000 px
+    window's 128 MB of blocks while it was read. The user's own ``GDAL_NUM_THREADS`` and
+    ``GDAL_CACHEMAX`` are kept."""
+    options: dict[str, str | int] = {
+        "GDAL_NUM_THREADS": os.environ.get("GDAL_NUM_THREADS", "ALL_CPUS")}
+    if "GDAL_CACHEMAX" not in os.environ:  # GDAL reads the user's own value itself
+        options["GDAL_CACHEMAX"] = 64  # MB
+    return rasterio.Env(**options)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import json
 import logging
@@ -29,7 +28,14 @@ from sitewatch.imagery.write import write_mask
 from sitewatch.model import Chip, Detection, Run, RunStatus, Scene, Site
 from sitewatch.model.dates import ObsDate
 from sitewatch.model.objects import change_type_of, changed_area_m2
-from sitewatch.pipeline.chips import ChipWriter, aoi_mask, discard_chips, grid_for, site_chips
+from sitewatch.pipeline.chips import (
+    ChipWriter,
+    aoi_mask,
+    discard_chips,
+    grid_for,
+    release_free_memory,
+    site_chips,
+)
 from sitewatch.pipeline.flags import RunFacts, detection_flags, run_flags
 from sitewatch.version import __version__
 
@@ -199,18 +205,6 @@ def compute_run(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: S
         release_free_memory()
 
 
-def release_free_memory() -> None:
-    """Give the pages that the C heap holds free back to the system (glibc's
-    ``malloc_trim``; nothing elsewhere). An analysis frees hundreds of MB of arrays and of
-    GDAL's blocks, but glibc keeps the freed middle of its heap: in a watch loop the next
-    site's analysis then peaked 250 MB higher than the first at 4000 px."""
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return
-    trim(0)
-
-
 def _compute(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: Scene,
              method: str, params: dict[str, Any] | None, versions: dict[str, str],
              run_key: str, made: list[Chip], progress: Progress | None = None,
@@ -220,7 +214,6 @@ def _compute(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: Scen
     started = utcnow()
     _step(progress, "chipping and co-registering")
     grid, (b_chip, a_chip) = site_chips(store, ws, site, [b_scene, a_scene], made, writer)
-    release_free_memory()  # GDAL's blocks of the two reads, freed but held by the heap
     checkpoint("analyze.chipped")
     t_chips = time.perf_counter() - t0
     inside = aoi_mask(site, grid)

@@ -3,6 +3,7 @@ stored as tiled ZSTD GeoTIFFs in the workspace and recorded in the catalog with 
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import math
 import warnings
@@ -212,12 +213,27 @@ def site_chips(store: Store, ws: Layout, site: Site, wanted: Sequence[Scene],
     inside = aoi_mask(site, grid)
     ref = scenes[0]
     ref_chip = _make(store, ws, site, ref, grid, ref, None, inside, made, writer)
+    release_free_memory()  # the freed blocks of a read, before the next read
     out = []
     for scene in wanted:
         out.append(ref_chip if scene.id == ref.id
                    else _make(store, ws, site, scene, grid, ref, ref_chip.data, inside, made,
                               writer))
+        release_free_memory()
     return grid, out
+
+
+def release_free_memory() -> None:
+    """Give the pages that the C heap holds free back to the system (glibc's
+    ``malloc_trim``; nothing elsewhere). An analysis frees hundreds of MB of arrays and of
+    GDAL's blocks, but glibc keeps the freed middle of its heap: in a watch loop the next
+    site's analysis then peaked 250 MB higher than the first at 4000 px, and a scene's
+    read raised the peak of the next read."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return
+    trim(0)
 
 
 def discard_chips(store: Store, made: Sequence[Chip]) -> None:
