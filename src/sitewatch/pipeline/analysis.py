@@ -34,6 +34,7 @@ from sitewatch.pipeline.chips import (
     discard_chips,
     grid_for,
     release_free_memory,
+    share_one_heap,
     site_chips,
 )
 from sitewatch.pipeline.flags import RunFacts, detection_flags, run_flags
@@ -193,6 +194,7 @@ def compute_run(store: Store, ws: Layout, site: Site, b_scene: Scene, a_scene: S
         log.info("run %s has the same inputs, parameters and versions: nothing to do", known.ref)
         return known, True
     made: list[Chip] = []
+    share_one_heap()  # before this analysis starts its threads
     writer = ChipWriter()  # new chips are written while the detector runs
     try:
         return _compute(store, ws, site, b_scene, a_scene, method, params, versions, run_key,

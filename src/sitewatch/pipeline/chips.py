@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import math
+import os
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -234,6 +235,25 @@ def release_free_memory() -> None:
     except (OSError, AttributeError):  # not glibc
         return
     trim(0)
+
+
+#: glibc's ``mallopt`` parameter for the most heaps ("arenas") that threads allocate from
+_M_ARENA_MAX = -8
+
+
+def share_one_heap() -> None:
+    """Have every thread allocate from the one C heap (glibc's ``M_ARENA_MAX`` set to 1;
+    nothing elsewhere, nor where the user set ``MALLOC_ARENA_MAX``). An analysis's threads
+    (GDAL's decoding and compressing, the CVA's blocks) each got a heap of their own, and
+    their freed blocks stayed resident (``malloc_trim`` does not reach them): the next
+    site's analysis at 4000 px then started 100 MB higher. Measured no slower."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc
+        return
+    mallopt(_M_ARENA_MAX, 1)
 
 
 def discard_chips(store: Store, made: Sequence[Chip]) -> None:
