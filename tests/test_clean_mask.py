@@ -121,7 +121,7 @@ def test_cva_shortcuts_give_the_values_of_the_plain_formulas(
     cva.gaussian(noise, sigma, out=noise)  # in place: the same values
     np.testing.assert_allclose(noise, want, rtol=0, atol=2e-6)
     monkeypatch.setattr(cva, "FIT_SAMPLE", 5000)
-    monkeypatch.setattr(cva, "_BLOCK", int(rng.integers(100, 70_000)))
+    monkeypatch.setattr(cva, "_SAMPLE_BLOCK", int(rng.integers(100, 70_000)))
     every = np.flatnonzero(valid)
     np.testing.assert_array_equal(cva._sample(valid), every[::max(1, every.size // 5000)])
 

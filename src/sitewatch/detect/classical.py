@@ -58,7 +58,7 @@ FIT_SAMPLE = 250_000
 
 
 #: pixels per block when valid pixels are counted out
-_BLOCK = 1 << 20
+_SAMPLE_BLOCK = 1 << 20
 
 
 def _sample(valid: np.ndarray) -> np.ndarray:
@@ -71,8 +71,8 @@ def _sample(valid: np.ndarray) -> np.ndarray:
     flat = valid.reshape(-1)
     step = max(1, int(np.count_nonzero(flat)) // FIT_SAMPLE)
     picks, seen = [], 0
-    for start in range(0, flat.size, _BLOCK):
-        where = np.flatnonzero(flat[start:start + _BLOCK])
+    for start in range(0, flat.size, _SAMPLE_BLOCK):
+        where = np.flatnonzero(flat[start:start + _SAMPLE_BLOCK])
         picks.append(where[(-seen) % step::step] + start)  # ranks that are multiples of k
         seen += where.size
     return np.concatenate(picks)

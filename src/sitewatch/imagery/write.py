@@ -172,16 +172,20 @@ def write_live(path: Path, chip: LiveChip, crs: str, transform: Affine) -> Path:
     with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as ds:
         for r in range(0, height, CHIP_BLOCK):
             block = chip.data[:, r:r + CHIP_BLOCK]
+            kept = sel = None
             if chip.changing is not None and chip.kept is not None:
                 sel = chip.changing[r:r + CHIP_BLOCK]
                 n = int(np.count_nonzero(sel))
-                if n:
-                    block = block.copy()
-                    block[:, sel] = chip.kept[:, taken:taken + n]
-                    taken += n
-            if whole:
+                kept = chip.kept[:, taken:taken + n] if n else None
+                taken += n
+            if whole:  # converted from the live rows, then the kept pixels put back
                 assert nodata is not None
                 block = _as_ints(block, dtype, int(nodata))
+                if kept is not None:
+                    block[:, sel] = _as_ints(kept[:, None, :], dtype, int(nodata))[:, 0]
+            elif kept is not None:
+                block = block.copy()
+                block[:, sel] = kept
             ds.write(block, window=Window(0, r, width, block.shape[1]))
     return path
 
