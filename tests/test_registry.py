@@ -202,3 +202,29 @@ def test_a_broken_plugin_is_skipped_and_named(monkeypatch, caplog):
         get_detector("broken")
     with pytest.raises(InputValueError, match="plugin failed to load.*named 'model'"):
         get_detector("other")
+
+
+@pytest.mark.parametrize(("method", "names", "gsd"), [
+    ("cva", ["blue", "green", "red", "nir"], 10.0),
+    ("model", ["red", "green", "blue"], 0.5),
+    ("s2model", ["blue", "green", "red", "nir"], 10.0),
+])
+def test_shipped_detectors_leave_their_inputs_unchanged(method: str, names: list[str],
+                                                        gsd: float) -> None:
+    """analyze hands the chips to the detector without a copy while their files are
+    written from the same arrays on another thread: a shipped detector must not change
+    them (holes of NaN included)."""
+    spec = get_detector(method)
+    if not spec.available():
+        pytest.skip(f"{method} needs {spec.missing()}")
+    rng = np.random.default_rng(5)
+    shape = (len(names), 96, 80)
+    scale = 1.0 if method == "model" else 3000.0
+    before = (rng.random(shape) * scale).astype(np.float32)
+    after = (before * 1.1 + rng.random(shape) * scale * 0.2).astype(np.float32)
+    before[:, :9, :7] = np.nan
+    after[:, 50:53, :] = np.nan
+    want = before.copy(), after.copy()
+    spec.run(before, after, names, gsd, {})
+    np.testing.assert_array_equal(before, want[0])  # NaN where NaN, every value kept
+    np.testing.assert_array_equal(after, want[1])
