@@ -207,12 +207,9 @@ def gaussian(image: np.ndarray, sigma: float, out: np.ndarray | None = None) -> 
     agree to float32 rounding (within 5e-7 of a unit-variance image)."""
     radius = int(4.0 * sigma + 0.5)  # SciPy's default truncation of the kernel
     size = (2 * radius + 1, 2 * radius + 1)
-    if out is None:
-        return cv2.GaussianBlur(image, size, sigma, sigmaY=sigma,
-                                borderType=cv2.BORDER_REFLECT)
-    cv2.GaussianBlur(image, size, sigma, dst=out, sigmaY=sigma,
-                     borderType=cv2.BORDER_REFLECT)
-    return out
+    smooth: np.ndarray = cv2.GaussianBlur(image, size, sigma, dst=out, sigmaY=sigma,
+                                          borderType=cv2.BORDER_REFLECT)
+    return smooth
 
 
 def otsu_of_finite(image: np.ndarray) -> float:

@@ -4,6 +4,7 @@ stored as tiled ZSTD GeoTIFFs in the workspace and recorded in the catalog with 
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import math
 import os
@@ -224,17 +225,26 @@ def site_chips(store: Store, ws: Layout, site: Site, wanted: Sequence[Scene],
     return grid, out
 
 
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
+    """The C library's handle when it is glibc (it has ``malloc_trim``), else None."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.malloc_trim  # noqa: B018 - glibc only
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
 def release_free_memory() -> None:
     """Give the pages that the C heap holds free back to the system (glibc's
     ``malloc_trim``; nothing elsewhere). An analysis frees hundreds of MB of arrays and of
     GDAL's blocks, but glibc keeps the freed middle of its heap: in a watch loop the next
     site's analysis then peaked 250 MB higher than the first at 4000 px, and a scene's
     read raised the peak of the next read."""
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return
-    trim(0)
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 #: glibc's ``mallopt`` parameter for the most heaps ("arenas") that threads allocate from
@@ -247,13 +257,9 @@ def share_one_heap() -> None:
     (GDAL's decoding and compressing, the CVA's blocks) each got a heap of their own, and
     their freed blocks stayed resident (``malloc_trim`` does not reach them): the next
     site's analysis at 4000 px then started 100 MB higher. Measured no slower."""
-    if "MALLOC_ARENA_MAX" in os.environ:
-        return
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc
-        return
-    mallopt(_M_ARENA_MAX, 1)
+    libc = _glibc()
+    if libc is not None and "MALLOC_ARENA_MAX" not in os.environ:
+        libc.mallopt(_M_ARENA_MAX, 1)
 
 
 def discard_chips(store: Store, made: Sequence[Chip]) -> None:
