@@ -133,3 +133,36 @@ def test_cva_shortcuts_give_the_values_of_the_plain_formulas(
     assert cva.otsu_of_finite(image) == float(threshold_otsu(image[np.isfinite(image)]))
     assert cva.otsu_of_finite(np.full((4, 4), np.nan, np.float32)) == np.inf
     assert cva.otsu_of_finite(np.full((4, 4), 2.5, np.float32)) == 2.5
+
+
+@pytest.mark.parametrize("kind", ["uint8", "float"])
+def test_normalise_pair_in_blocks_equals_the_plain_formula(kind: str) -> None:
+    """The model's inputs, scaled a block of rows per thread: the values of
+    clip(nan_to_num((x - lo) / span), 0, 1) over the whole images, NaN and inf included."""
+    from sitewatch.learn import infer
+
+    rng = np.random.default_rng(7)
+    shape = (3, 700, 90)  # several blocks of rows
+    if kind == "uint8":
+        a = rng.integers(0, 256, shape).astype(np.float32)
+        b = rng.integers(0, 256, shape).astype(np.float32)
+        lo, span = 0.0, 255.0
+    else:
+        a = rng.normal(800, 300, shape).astype(np.float32)
+        b = rng.normal(900, 300, shape).astype(np.float32)
+        a[0, 300:310] = np.nan
+        b[2, 5, 5] = np.inf
+        a[1, 650, 3] = -np.inf
+        both = np.concatenate([a.ravel(), b.ravel()])
+        lo, hi = (float(v) for v in np.percentile(both[np.isfinite(both)], [2, 98]))
+        span = hi - lo
+    na, nb = infer.normalise_pair(a, b)
+    for x, n in ((a, na), (b, nb)):
+        with np.errstate(invalid="ignore"):
+            plain = np.clip(np.nan_to_num((x - np.float32(lo)) / np.float32(span), nan=0.0,
+                                          posinf=np.inf, neginf=-np.inf), 0, 1)
+        assert n.dtype == np.float32 and n.shape == x.shape
+        np.testing.assert_allclose(n, plain, rtol=0, atol=1e-6)
+    assert not np.isnan(na).any() and not np.isnan(nb).any()
+    if kind == "float":
+        assert na[0, 300:310].max() == 0  # NaN in, 0 out

@@ -86,6 +86,35 @@ def test_object_area_is_measured_in_metres():
     assert 14 < obj.centroid_lon < 16 and 36 < obj.centroid_lat < 37
 
 
+def test_objects_keep_their_holes_and_each_its_own_measures():
+    """Polygons are made for all objects at once: each keeps its own rings, holes and
+    figures, in pixel and in projected coordinates."""
+    from sitewatch.detect.classical import ChangeResult
+
+    mask = np.zeros((60, 80), np.uint8)
+    mask[5:25, 5:25] = 1
+    mask[10:15, 10:15] = 0  # a 5 x 5 px hole
+    mask[30:50, 40:75] = 1
+    mask[40, 60] = 0  # a one-pixel hole
+    mask[55:57, 2:4] = 1
+    mag = np.zeros(mask.shape, np.float32)
+    mag[30:50, 40:75] = 2.0
+    res = ChangeResult(mask, mask.copy(), mag, 1.0)
+    objs = extract_objects(res, gsd_m=1.0, px_area_m2=1.0)
+    assert [o.pixels for o in objs] == [699, 375, 4]
+    for o in objs:
+        assert o.geometry.area == o.pixels  # the holes are holes
+    assert [len(o.geometry.interiors) for o in objs] == [1, 1, 0]
+    assert objs[0].score == 1.0 and objs[1].score == 0.0
+    tf = Affine(2.0, 0, 500_000, 0, -2.0, 4_000_000)
+    geo = extract_objects(res, tf, "EPSG:32633", gsd_m=2.0)
+    assert [o.pixels for o in geo] == [699, 375, 4]
+    for o in geo:
+        assert abs(o.area_m2 - 4 * o.pixels) / (4 * o.pixels) < 0.002
+    assert len(geo[1].geometry.interiors) == 1
+    assert geo[2].centroid_lat < geo[1].centroid_lat  # the small object lies furthest south
+
+
 def test_params_are_validated():
     with pytest.raises(InputValueError):
         CvaParams(invariant_quantile=0)

@@ -6,10 +6,8 @@ vegetation loss and bare/built-up gain where red and near-infrared bands exist.
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -23,6 +21,7 @@ from sitewatch.changemap import CHANGE_TYPES as CHANGE_TYPES
 from sitewatch.changemap import NODATA, ChangeResult, clean_mask
 from sitewatch.detect.indices import ndbi, ndvi
 from sitewatch.errors import InputValueError
+from sitewatch.parallel import over_rows
 
 
 @dataclass(frozen=True)
@@ -149,8 +148,7 @@ def change_magnitude(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
     masked = sigma > 0 and not valid.all()
     out = np.empty((h, w), np.float32)
 
-    def block(r0: int) -> None:
-        r1 = min(r0 + _BLOCK_ROWS, h)
+    def block(r0: int, r1: int) -> None:
         e0, e1 = max(r0 - reach, 0), min(r1 + reach, h)
         inner = slice(r0 - e0, r1 - e0)
         outside = weights = None
@@ -175,24 +173,12 @@ def change_magnitude(before: np.ndarray, after: np.ndarray, valid: np.ndarray,
         total /= np.float32(bands)
         np.sqrt(total, out=out[r0:r1])
 
-    starts = range(0, h, _BLOCK_ROWS)
-    if _cores() < 2 or len(starts) < 2:
-        for r0 in starts:
-            block(r0)
-    else:
-        with ThreadPoolExecutor(min(_cores(), len(starts))) as pool:
-            list(pool.map(block, starts))
+    over_rows(h, _BLOCK_ROWS, block)
     return out
 
 
 #: rows of a block of :func:`change_magnitude` (with the kernel's reach above and below)
 _BLOCK_ROWS = 256
-
-
-def _cores() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 #: OpenCV filters on one thread: sitewatch smooths a block of rows per core itself, and

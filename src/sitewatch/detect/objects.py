@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,20 +87,22 @@ def extract_objects(result: ChangeResult, transform: Affine | None = None,
     tf = transform if transform is not None else Affine.identity()
     to_ll = (Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
              if crs is not None and transform is not None else None)
+    # every object vectorised in one pass over the label image, and its polygon made in
+    # one call for all of them (one GEOS call per polygon cost more than the tracing)
+    docs = list(features.shapes(labels.astype(np.int32, copy=False), mask=changed,
+                                connectivity=4, transform=tf))
+    geoms = _polygons([d["coordinates"] for d, _ in docs])
+    if to_ll is not None:
+        lls = shapely.transform(geoms, to_ll.transform, interleaved=False)
     objects: list[ChangeObject] = []
-    # every object vectorised in one pass over the label image
-    for geom_doc, value in features.shapes(labels.astype(np.int32, copy=False), mask=changed,
-                                           connectivity=4, transform=tf):
+    for i, (_, value) in enumerate(docs):
         lab = int(value)
-        rings = geom_doc["coordinates"]  # a polygon from the raster: shell, then holes
-        geom = shapely.polygons(np.asarray(rings[0], dtype=np.float64),
-                                holes=[shapely.linearrings(np.asarray(r, dtype=np.float64))
-                                       for r in rings[1:]] or None)
+        geom = geoms[i]
         ctype = CHANGE_TYPES.get(int(dominant[lab]), "change")
         score = score_of(float(mean_mag[lab - 1]), result.threshold)
         pixels = int(counts[lab - 1])
         if to_ll is not None:
-            ll = shapely.transform(geom, to_ll.transform, interleaved=False)
+            ll = lls[i]
             cx, cy = ll.centroid.x, ll.centroid.y
             area, perim = area_perimeter_m(ll)
             if crosses_antimeridian(ll):  # split at 180 degrees, centre from the grid's CRS
@@ -117,3 +120,16 @@ def extract_objects(result: ChangeResult, transform: Affine | None = None,
             objects.append(ChangeObject(geom, pixels, px_area, px_unc, ctype, score, None, None))
     objects.sort(key=lambda o: o.pixels, reverse=True)
     return objects
+
+
+def _polygons(rings_of: list[list[Any]]) -> np.ndarray:
+    """Polygons of GeoJSON polygon coordinates (a shell, then its holes, each a list of
+    (x, y)), made in one call."""
+    rings = [ring for rings in rings_of for ring in rings]
+    if not rings:
+        return np.empty(0, object)
+    sizes = np.fromiter(map(len, rings), np.intp, len(rings))
+    per = np.fromiter(map(len, rings_of), np.intp, len(rings_of))
+    xy = np.array(list(itertools.chain.from_iterable(rings)), dtype=np.float64)
+    ring_geoms = shapely.linearrings(xy, indices=np.repeat(np.arange(len(rings)), sizes))
+    return shapely.polygons(ring_geoms, indices=np.repeat(np.arange(len(rings_of)), per))

@@ -25,6 +25,7 @@ from sitewatch.learn.infer import (
     normalise_pair,
     to_rgb,
 )
+from sitewatch.parallel import over_rows
 
 MIN_OBJECT_M2 = 50.0
 
@@ -83,22 +84,41 @@ def model_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
     if target not in TARGETS:
         raise InputValueError(f"target {target!r}: choose any or buildings")
     pred = _predictor(str(weights) if weights else None)
-    valid = np.isfinite(before).all(axis=0) & np.isfinite(after).all(axis=0)
+    h = before.shape[1]
+    valid = np.empty(before.shape[1:], bool)
+
+    def finite(r0: int, r1: int) -> None:
+        np.logical_and(np.isfinite(before[:, r0:r1]).all(axis=0),
+                       np.isfinite(after[:, r0:r1]).all(axis=0), out=valid[r0:r1])
+
+    over_rows(h, _ROWS, finite)
     a, b = normalise_pair(to_rgb(before, names), to_rgb(after, names))
     prob = pred.probabilities(a, b, gsd_m=gsd_m)
+    del a, b
     change = changed(prob, threshold, target)
-    keep = clean_mask(change, min_object_px(gsd_m), 1) & valid
-    # in uint8 and in place: np.where with Python numbers would pass through int64
-    ctype = keep.view(np.uint8).copy()  # 1: change
-    built = prob[2] >= 0.5
-    built &= prob[1] < 0.5
-    built &= keep
-    ctype[built] = 3  # built-up gain
-    mask = keep.view(np.uint8).copy()
-    invalid = ~valid
-    mask[invalid] = 255
-    magnitude = prob[0].copy()
-    magnitude[invalid] = np.nan
+    keep = clean_mask(change, min_object_px(gsd_m), 1)
+    del change
+    ctype = np.empty(keep.shape, np.uint8)
+    mask = np.empty(keep.shape, np.uint8)
+    magnitude = np.empty(keep.shape, np.float32)
+
+    def outputs(r0: int, r1: int) -> None:
+        rows = slice(r0, r1)
+        k = keep[rows]
+        k &= valid[rows]
+        invalid = ~valid[rows]
+        # in uint8 and in place: np.where with Python numbers would pass through int64
+        ctype[rows] = k  # 1: change
+        built = prob[2, rows] >= 0.5
+        built &= prob[1, rows] < 0.5
+        built &= k
+        ctype[rows][built] = 3  # built-up gain
+        mask[rows] = k
+        mask[rows][invalid] = 255
+        magnitude[rows] = prob[0, rows]
+        magnitude[rows][invalid] = np.nan
+
+    over_rows(h, _ROWS, outputs)
     return ChangeResult(mask, ctype, magnitude, threshold,
                         {"method": "model", "weights": str(pred.source),
                          "backend": pred.backend, "threshold": threshold, "target": target,
@@ -106,6 +126,9 @@ def model_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
                          "model": {k: pred.meta.get(k) for k in ("format", "recipe", "data")}},
                         {"building_before": prob[1], "building_after": prob[2]})
 
+
+#: rows of a block of the per-pixel steps of :func:`model_change`, one block per thread
+_ROWS = 256
 
 PARAMETERS = ("weights", "threshold", "target")
 

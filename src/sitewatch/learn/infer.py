@@ -25,6 +25,7 @@ from sitewatch.errors import InputFileError
 # ``default_weights`` is re-exported: it lived here before weights.py
 from sitewatch.learn.weights import default_weights as default_weights
 from sitewatch.learn.weights import load
+from sitewatch.parallel import over_rows
 
 #: the largest tile inferred at once: ONNX Runtime infers tiles of 512-768 px fastest
 #: here (13-14 Mpx/s against 9 for one of 2048 px); tiles are spread evenly
@@ -60,27 +61,45 @@ def normalise_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray
     both = both[np.isfinite(both)]
     if both.size == 0:
         return np.zeros_like(a), np.zeros_like(b)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: caught by the sample
-        lo = float(min(np.nanmin(a), np.nanmin(b)))
-        hi = float(max(np.nanmax(a), np.nanmax(b)))
+    lo, hi = _finite_range(a, b)
     if lo >= 0 and 1.5 < hi <= 255 and np.allclose(both[:10000], np.round(both[:10000])):
         scale_lo, scale_hi = 0.0, 255.0
     elif lo >= 0 and hi <= 1.0 and float(np.percentile(both, 98)) > 0.5:
         scale_lo, scale_hi = 0.0, 1.0
     else:
         scale_lo, scale_hi = (float(v) for v in np.percentile(both, [2, 98]))
-    span = max(scale_hi - scale_lo, 1e-6)
+    span = np.float32(max(scale_hi - scale_lo, 1e-6))
+    out = np.empty(a.shape, np.float32), np.empty(b.shape, np.float32)
 
-    def norm(x: np.ndarray) -> np.ndarray:
-        # the same values as clip(nan_to_num((x - lo) / span), 0, 1), in one float32 buffer
-        y = np.subtract(x, scale_lo, dtype=np.float32)
-        y /= np.float32(span)
-        np.clip(y, 0, 1, out=y)  # +-inf land on 1 and 0; NaN stays NaN
-        np.copyto(y, 0, where=np.isnan(y))
-        return y
+    def norm(r0: int, r1: int) -> None:
+        # the same values as clip(nan_to_num((x - lo) / span), 0, 1), in place
+        for x, y in zip((a, b), out, strict=True):
+            part = y[:, r0:r1]
+            np.subtract(x[:, r0:r1], scale_lo, out=part, dtype=np.float32)
+            part /= span
+            np.clip(part, 0, 1, out=part)  # +-inf land on 1 and 0; NaN stays NaN
+            np.copyto(part, 0, where=np.isnan(part))
 
-    return norm(a), norm(b)
+    over_rows(a.shape[1], _NORM_ROWS, norm)
+    return out
+
+
+#: rows of a block of :func:`normalise_pair`
+_NORM_ROWS = 256
+
+
+def _finite_range(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """The smallest and largest values of both arrays, NaN left out (NaN when all are)."""
+    parts: list[tuple[float, float]] = []
+
+    def block(r0: int, r1: int) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all NaN: NaN
+            parts.append((float(min(np.nanmin(a[:, r0:r1]), np.nanmin(b[:, r0:r1]))),
+                          float(max(np.nanmax(a[:, r0:r1]), np.nanmax(b[:, r0:r1])))))
+
+    over_rows(a.shape[1], _NORM_ROWS, block)
+    return (float(np.nanmin([p[0] for p in parts])), float(np.nanmax([p[1] for p in parts])))
 
 
 def _resample(x: np.ndarray, factor: float) -> np.ndarray:
