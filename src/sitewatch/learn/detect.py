@@ -22,7 +22,7 @@ from sitewatch.learn.infer import (
     Predictor,
     default_onnx,
     default_weights,
-    normalise_pair,
+    pair_scale,
     to_rgb,
 )
 from sitewatch.parallel import over_rows
@@ -92,9 +92,9 @@ def model_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
                        np.isfinite(after[:, r0:r1]).all(axis=0), out=valid[r0:r1])
 
     over_rows(h, _ROWS, finite)
-    a, b = normalise_pair(to_rgb(before, names), to_rgb(after, names))
-    prob = pred.probabilities(a, b, gsd_m=gsd_m)
-    del a, b
+    a, b = to_rgb(before, names), to_rgb(after, names)
+    # each tile is scaled to [0, 1] as it is cut: no scaled copy of both images
+    prob = pred.probabilities(a, b, gsd_m=gsd_m, scale=pair_scale(a, b))
     change = changed(prob, threshold, target)
     keep = clean_mask(change, min_object_px(gsd_m), 1)
     del change

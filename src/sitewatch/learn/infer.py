@@ -54,33 +54,72 @@ def to_rgb(stack: np.ndarray, names: Sequence[str]) -> np.ndarray:
 SCALE_SAMPLE = 1_000_000
 
 
-def normalise_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Both dates to [0, 1] with one shared scale; NaN become 0."""
+@dataclass(frozen=True)
+class Scale:
+    """The shared scale of two dates: x -> clip((x - lo) / span, 0, 1), NaN to 0;
+    ``blank``: every value to 0 (no finite value was found to scale by). ``clip`` and
+    ``nan`` False say that no value lies outside the scale and that none is NaN: those
+    steps are then left out (they would change nothing)."""
+
+    lo: float = 0.0
+    span: float = 1.0
+    blank: bool = False
+    clip: bool = True
+    nan: bool = True
+
+    def apply(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``x`` scaled into ``out`` (a new float32 array by default)."""
+        if out is None:
+            out = np.empty(x.shape, np.float32)
+        if self.blank:
+            out.fill(0)
+            return out
+        # the same values as clip(nan_to_num((x - lo) / span), 0, 1), in one buffer
+        if self.lo == 0:
+            np.divide(x, np.float32(self.span), out=out, dtype=np.float32)
+        else:
+            np.subtract(x, self.lo, out=out, dtype=np.float32)
+            out /= np.float32(self.span)
+        if self.clip:
+            np.clip(out, 0, 1, out=out)  # +-inf land on 1 and 0; NaN stays NaN
+        if self.nan:
+            np.copyto(out, 0, where=np.isnan(out))
+        return out
+
+
+def pair_scale(a: np.ndarray, b: np.ndarray) -> Scale:
+    """The scale that brings both dates to [0, 1]: eight-bit data divided by 255, data
+    in [0, 1] kept, anything else stretched between the 2nd and 98th percentiles of a
+    regular sample of both."""
     step = max(1, (a.size + b.size) // SCALE_SAMPLE)
     both = np.concatenate([a.ravel()[::step], b.ravel()[::step]])
     both = both[np.isfinite(both)]
     if both.size == 0:
-        return np.zeros_like(a), np.zeros_like(b)
-    lo, hi = _finite_range(a, b)
+        return Scale(blank=True)
+    lo, hi, nan = _finite_range(a, b)
     if lo >= 0 and 1.5 < hi <= 255 and np.allclose(both[:10000], np.round(both[:10000])):
         scale_lo, scale_hi = 0.0, 255.0
     elif lo >= 0 and hi <= 1.0 and float(np.percentile(both, 98)) > 0.5:
         scale_lo, scale_hi = 0.0, 1.0
     else:
         scale_lo, scale_hi = (float(v) for v in np.percentile(both, [2, 98]))
-    span = np.float32(max(scale_hi - scale_lo, 1e-6))
+    span = max(scale_hi - scale_lo, 1e-6)
+    # x / span lies in [0, 1] for every x in [0, span] (division is rounded correctly),
+    # so eight-bit data and data in [0, 1] need no clipping
+    inside = scale_lo == 0 and lo >= 0 and hi <= float(np.float32(span))
+    return Scale(scale_lo, span, clip=not inside, nan=nan)
+
+
+def normalise_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both dates to [0, 1] with one shared scale (:func:`pair_scale`); NaN become 0."""
+    scale = pair_scale(a, b)
     out = np.empty(a.shape, np.float32), np.empty(b.shape, np.float32)
 
     def norm(r0: int, r1: int) -> None:
-        # the same values as clip(nan_to_num((x - lo) / span), 0, 1), in place
         for x, y in zip((a, b), out, strict=True):
-            part = y[:, r0:r1]
-            np.subtract(x[:, r0:r1], scale_lo, out=part, dtype=np.float32)
-            part /= span
-            np.clip(part, 0, 1, out=part)  # +-inf land on 1 and 0; NaN stays NaN
-            np.copyto(part, 0, where=np.isnan(part))
+            scale.apply(x[:, r0:r1], y[:, r0:r1])
 
-    over_rows(a.shape[1], _NORM_ROWS, norm)
+    over_rows(max(a.shape[1], b.shape[1]), _NORM_ROWS, norm)
     return out
 
 
@@ -88,18 +127,30 @@ def normalise_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray
 _NORM_ROWS = 256
 
 
-def _finite_range(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """The smallest and largest values of both arrays, NaN left out (NaN when all are)."""
-    parts: list[tuple[float, float]] = []
+def _finite_range(a: np.ndarray, b: np.ndarray) -> tuple[float, float, bool]:
+    """(smallest, largest, whether any is NaN) of the values of both arrays, NaN left out
+    of the smallest and largest (NaN when all are)."""
+    parts: list[tuple[float, float, bool]] = []
 
     def block(r0: int, r1: int) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all NaN: NaN
-            parts.append((float(min(np.nanmin(a[:, r0:r1]), np.nanmin(b[:, r0:r1]))),
-                          float(max(np.nanmax(a[:, r0:r1]), np.nanmax(b[:, r0:r1])))))
+        for x in (a[:, r0:r1], b[:, r0:r1]):
+            if x.size == 0:
+                continue
+            # min and max are NaN where a value is NaN: only those blocks pay for the
+            # NaN-skipping reductions (fmin and fmax: NaN when all are, without the
+            # warning of nanmin, whose filter is not safe to set on threads)
+            xlo, xhi = np.min(x), np.max(x)
+            if np.isnan(xlo) or np.isnan(xhi):
+                xlo, xhi = np.fmin.reduce(x, axis=None), np.fmax.reduce(x, axis=None)
+                parts.append((float(xlo), float(xhi), True))
+            else:
+                parts.append((float(xlo), float(xhi), False))
 
-    over_rows(a.shape[1], _NORM_ROWS, block)
-    return (float(np.nanmin([p[0] for p in parts])), float(np.nanmax([p[1] for p in parts])))
+    over_rows(max(a.shape[1], b.shape[1]), _NORM_ROWS, block)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all NaN: NaN
+        return (float(np.nanmin([p[0] for p in parts])),
+                float(np.nanmax([p[1] for p in parts])), any(p[2] for p in parts))
 
 
 def _resample(x: np.ndarray, factor: float) -> np.ndarray:
@@ -176,12 +227,17 @@ class Predictor:
         return out[0].numpy()
 
     def probabilities(self, a: np.ndarray, b: np.ndarray, tile: int = TILE,
-                      overlap: int = OVERLAP, gsd_m: float | None = None) -> np.ndarray:
+                      overlap: int = OVERLAP, gsd_m: float | None = None,
+                      scale: Scale | None = None) -> np.ndarray:
         """(3, h, w) change / building-before / building-after probabilities of two
-        normalised (3, h, w) images, tiled with blended overlaps. Imagery with a known
-        pixel size finer than :data:`FINEST_M` is resampled to :data:`MODEL_GSD_M` first,
-        and the probabilities back to the input's grid."""
+        normalised (3, h, w) images, tiled with blended overlaps; or of two images as
+        they are with the ``scale`` that normalises them (:func:`pair_scale`), each tile
+        scaled as it is cut, without a scaled copy of the whole images. Imagery with a
+        known pixel size finer than :data:`FINEST_M` is resampled to :data:`MODEL_GSD_M`
+        first, and the probabilities back to the input's grid."""
         if gsd_m is not None and 0 < gsd_m < FINEST_M:
+            if scale is not None:
+                a, b = scale.apply(a), scale.apply(b)
             shape = a.shape[1:]
             factor = gsd_m / MODEL_GSD_M
             prob = self.probabilities(_resample(a, factor), _resample(b, factor), tile, overlap)
@@ -191,22 +247,29 @@ class Predictor:
         th, ys = _even_tiles(h, tile, overlap)
         tw, xs = _even_tiles(w, tile, overlap)
         if len(ys) == 1 and len(xs) == 1:  # one tile: no blending
-            return self._tile(a, b, th, tw)[:, :h, :w]
-        acc = np.zeros((3, h, w), np.float32)
-        wsum = np.zeros((h, w), np.float32)
+            return self._tile(a, b, th, tw, scale)[:, :h, :w]
         wt = np.outer(_ramp(th, overlap if h > th else 0), _ramp(tw, overlap if w > tw else 0))
+        wsum = np.zeros((h, w), np.float32)
         for y in ys:
             for x in xs:
-                prob = self._tile(a[:, y:y + th, x:x + tw], b[:, y:y + th, x:x + tw], th, tw)
-                part = prob[:, :th, :tw]
-                part *= wt
-                acc[:, y:y + th, x:x + tw] += part
                 wsum[y:y + th, x:x + tw] += wt
-        acc /= np.maximum(wsum, 1e-6)
+        acc = np.zeros((3, h, w), np.float32)
+        for y in ys:
+            for x in xs:
+                prob = self._tile(a[:, y:y + th, x:x + tw], b[:, y:y + th, x:x + tw], th, tw,
+                                  scale)
+                part = prob[:, :th, :tw]
+                # each tile's share, its weight over the sum of the weights there
+                part *= wt / np.maximum(wsum[y:y + th, x:x + tw], 1e-6)
+                acc[:, y:y + th, x:x + tw] += part
         return acc
 
-    def _tile(self, ta: np.ndarray, tb: np.ndarray, th: int, tw: int) -> np.ndarray:
-        """Probabilities of one tile, padded (reflected) to multiples of 32 for the net."""
+    def _tile(self, ta: np.ndarray, tb: np.ndarray, th: int, tw: int,
+              scale: Scale | None = None) -> np.ndarray:
+        """Probabilities of one tile (scaled by ``scale`` first when it is given), padded
+        (reflected) to multiples of 32 for the net."""
+        if scale is not None:
+            ta, tb = scale.apply(ta), scale.apply(tb)
         ph, pw = (-th) % 32, (-tw) % 32
         if ph or pw:
             pad = ((0, 0), (0, ph), (0, pw))
