@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 from scipy import ndimage
 
@@ -50,8 +51,8 @@ def clean_mask(mask: np.ndarray, min_px: int, opening_px: int = 1) -> np.ndarray
 
     The same as SciPy's ``binary_opening``, ``binary_closing`` (cross structure, pixels
     outside the image unset) and ``binary_fill_holes``, written as shifted boolean
-    operations and one labelling of the background: several times faster on large masks
-    (a test checks they agree)."""
+    operations and one flood fill of the background: several times faster on large
+    masks (a test checks they agree)."""
     st = ndimage.generate_binary_structure(2, 1)
     out = mask.astype(bool, copy=False)
     if out.ndim != 2:
@@ -62,7 +63,7 @@ def clean_mask(mask: np.ndarray, min_px: int, opening_px: int = 1) -> np.ndarray
         for step in (_erode, _dilate, _dilate, _erode):
             for _ in range(opening_px):
                 out = step(out)
-    out = _fill_holes(out, st)
+    out = _fill_holes(out)
     labels, n = ndimage.label(out, structure=st)
     if n == 0:
         return out
@@ -104,13 +105,12 @@ def _dilate(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _fill_holes(x: np.ndarray, st: np.ndarray) -> np.ndarray:
-    """Unset regions (4-connected) that do not reach the image's edge, set."""
-    labels, n = ndimage.label(~x, structure=st)
-    if n == 0:
-        return x
-    outside = np.zeros(n + 1, bool)
-    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
-        outside[edge] = True
-    outside[0] = True  # label 0: the set pixels themselves
-    return x | ~outside[labels]
+def _fill_holes(x: np.ndarray) -> np.ndarray:
+    """Unset regions (4-connected) that do not reach the image's edge, set: the unset
+    pixels that a flood from a frame around the image (4-connected, OpenCV) cannot reach.
+    Labelling the whole background to find them cost three times more."""
+    h, w = x.shape
+    framed = np.zeros((h + 2, w + 2), np.uint8)
+    framed[1:-1, 1:-1] = x
+    cv2.floodFill(framed, None, (0, 0), 2, flags=4)
+    return framed[1:-1, 1:-1] != 2
