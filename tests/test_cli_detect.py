@@ -23,6 +23,27 @@ def test_detect_levir_tiles_writes_the_contract_mask(cli, samples, tmp_path):
     assert abs(f0["area_m2"] - f0["pixels"] * 0.25) < 0.1
 
 
+def test_detect_without_polygons_counts_and_gives_the_same_objects(cli, samples, tmp_path):
+    """A mask alone is not vectorised, yet the summary counts the objects that --geojson
+    writes, and the API still gives them (traced on first use)."""
+    import sitewatch
+
+    a = samples / "levir-cd/tiles256/A" / f"{LEVIR_TILE}.png"
+    b = samples / "levir-cd/tiles256/B" / f"{LEVIR_TILE}.png"
+    gj = tmp_path / "m.geojson"
+    with_polygons = cli("detect", a, b, "--out", tmp_path / "m.tif", "--geojson", gj,
+                        "--gsd", "0.5")
+    mask_only = cli("detect", a, b, "--out", tmp_path / "n.tif", "--gsd", "0.5")
+    assert with_polygons.code == 0 and mask_only.code == 0, mask_only.err
+    n = len(json.loads(gj.read_text())["features"])
+    assert n > 0
+    assert with_polygons.out.split()[0] == mask_only.out.split()[0] == str(n)
+    res = sitewatch.detect_pair(a, b, tmp_path / "o.tif", gsd_m=0.5)
+    assert res.object_count == n
+    traced = json.loads(json.dumps([o.feature() for o in res.objects]))
+    assert traced == json.loads(gj.read_text())["features"]
+
+
 def test_detect_georeferenced_pair_keeps_before_georeference(cli, samples, tmp_path):
     base = samples / "puerto-rico-maria"
     a = base / "Pre_Event_Grids_In_TIFF/tile_0_107.tif"

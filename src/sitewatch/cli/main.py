@@ -94,7 +94,7 @@ def detect(
                       params=params, structures=structures)
     changed = int((res.result.mask == 1).sum())
     valid = int((res.result.mask != 255).sum())
-    out.print(f"{len(res.objects)} change object(s), {changed} of {valid} valid pixels changed "
+    out.print(f"{res.object_count} change object(s), {changed} of {valid} valid pixels changed "
               f"({100 * changed / max(valid, 1):.1f}%) by method {res.method}; mask written "
               f"to {out_path}", markup=False)
     if structures is not None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 
 from sitewatch.detect.classical import ChangeResult
 from sitewatch.detect.methods import DEFAULT_METHOD, common_bands, get_method, resolve_method
@@ -33,13 +36,34 @@ from sitewatch.imagery.write import atomic_path, write_mask
 
 @dataclass
 class PairResult:
+    """What ``detect`` found: the detector's result, the method used, the structures
+    document and the change objects. The objects are vectorised when the polygons were
+    asked for (``geojson``, ``structures``), else on first use of :attr:`objects`: a mask
+    alone does not pay for tracing hundreds of outlines (:attr:`object_count` counts them
+    without)."""
+
     result: ChangeResult
-    objects: list[ChangeObject]
     georeferenced: bool
     method: str
     #: buildings of both dates and their change (``sitewatch.detect.structures``), when
     #: asked for and the detector gives building maps; else None
     structures: dict[str, Any] | None = None
+    _vectorise: Callable[[], list[ChangeObject]] | None = field(default=None, repr=False)
+    _objects: list[ChangeObject] | None = field(default=None, repr=False)
+
+    @property
+    def objects(self) -> list[ChangeObject]:
+        """The change objects, largest first."""
+        if self._objects is None:
+            self._objects = self._vectorise() if self._vectorise is not None else []
+        return self._objects
+
+    @property
+    def object_count(self) -> int:
+        """How many change objects there are: 4-connected groups of changed pixels."""
+        if self._objects is not None:
+            return len(self._objects)
+        return int(ndimage.label(self.result.mask == 1)[1])
 
 
 def detect_files(before: Path, after: Path, out: Path, method: str = DEFAULT_METHOD,
@@ -135,13 +159,15 @@ def _detect(a_info: ImageInfo, b_info: ImageInfo, before: Path, after: Path, out
         # the mask is compressed on a second thread (GDAL, without the GIL) while the
         # objects are vectorised
         written = pool.submit(write_mask, mask_tmp, result.mask, crs, tf)
-        objects = extract_objects(result, tf, crs, pixel,
-                                  px_area_m2=None if georef or gsd_m is None else gsd_m * gsd_m)
-        doc = None if structures is None else structures_of(
-            result, a, b, names, pixel, tf, crs, [o.geometry for o in objects])
-        _write_polygons(gj_tmp, st_tmp, objects, georef, doc)
+        found = PairResult(result, georef, used, None, functools.partial(
+            extract_objects, result, tf, crs, pixel,
+            px_area_m2=None if georef or gsd_m is None else gsd_m * gsd_m))
+        if gj_tmp is not None or st_tmp is not None:
+            found.structures = None if structures is None else structures_of(
+                result, a, b, names, pixel, tf, crs, [o.geometry for o in found.objects])
+            _write_polygons(gj_tmp, st_tmp, found.objects, georef, found.structures)
         written.result()
-    return PairResult(result, objects, georef, used, doc)
+    return found
 
 
 #: peak bytes a detector holds per pixel of BEFORE's grid: (fixed, per band). Measured on
