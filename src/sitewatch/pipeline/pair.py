@@ -157,7 +157,7 @@ def _detect(a_info: ImageInfo, b_info: ImageInfo, before: Path, after: Path, out
         st_tmp = None if structures is None else stack.enter_context(atomic_path(structures))
         pool = stack.enter_context(ThreadPoolExecutor(1))
         # the mask is compressed on a second thread (GDAL, without the GIL) while the
-        # objects are vectorised
+        # objects are vectorised, where polygons are asked for
         written = pool.submit(write_mask, mask_tmp, result.mask, crs, tf)
         found = PairResult(result, georef, used, None, functools.partial(
             extract_objects, result, tf, crs, pixel,
