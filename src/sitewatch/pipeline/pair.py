@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
 from scipy import ndimage
 
 from sitewatch.detect.classical import ChangeResult
@@ -206,10 +207,16 @@ def _write_polygons(gj_tmp: Path | None, st_tmp: Path | None, objects: list[Chan
                     georef: bool, structures: dict[str, Any] | None) -> None:
     """The change polygons and the structures, as GeoJSON, where they were asked for."""
     if gj_tmp is not None:
-        fc: dict[str, Any] = {"type": "FeatureCollection",
-                              "features": [o.feature() for o in objects]}
-        if not georef:
-            fc["note"] = "geometry in pixel coordinates (column, row) of BEFORE"
-        gj_tmp.write_text(json.dumps(fc), encoding="utf-8")
+        # the geometries written by GEOS in one call (the same numbers as json.dumps of
+        # their mappings, in a third of the time), the properties by json
+        shapes = np.empty(len(objects), object)
+        shapes[:] = [o.geometry for o in objects]
+        features = ", ".join(
+            f'{{"type": "Feature", "geometry": {g}, "properties": {json.dumps(o.properties())}}}'
+            for o, g in zip(objects, shapely.to_geojson(shapes), strict=True))
+        note = ("" if georef else ', "note": '
+                + json.dumps("geometry in pixel coordinates (column, row) of BEFORE"))
+        gj_tmp.write_text(f'{{"type": "FeatureCollection", "features": [{features}]{note}}}',
+                          encoding="utf-8")
     if st_tmp is not None:
         st_tmp.write_text(json.dumps(structures_geojson(structures)), encoding="utf-8")
