@@ -78,22 +78,34 @@ def s2_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
     if params.get("threshold") is not None:
         _threshold(params, None)  # a bad threshold fails before the model loads
     band_set = _bands(params)
-    if band_set == "core":
-        keep = [names.index(n) for n in CORE]
-        before, after, names = before[keep], after[keep], list(CORE)
+    # the bands the model reads, copied (the caller's arrays stay as they are): the core
+    # four, or every band of BANDS both dates have
+    chosen = list(CORE) if band_set == "core" else [n for n in names if n in BANDS]
+    keep = [list(names).index(n) for n in chosen]
+    x, y, names = before[keep], after[keep], chosen
     weights = params.get("weights")
     pred = _predictor(str(weights) if weights else None)
     threshold = _threshold(params, pred)
-    valid = np.isfinite(before).all(axis=0) & np.isfinite(after).all(axis=0)
-    a, present = arrange(before, names)
-    b, _ = arrange(after, names)
-    a[:, ~valid] = np.nan  # both dates' statistics from the pixels both have
-    b[:, ~valid] = np.nan
-    prob = pred.probabilities(standardise(a, out=a), standardise(b, out=b), present)
-    change = (prob >= threshold) & valid
-    mask = np.where(valid, change.astype(np.uint8), 255).astype(np.uint8)
-    ctype = change.astype(np.uint8)
-    magnitude = np.where(valid, prob, np.nan).astype(np.float32)
+    # valid where every band given is (in ``all`` mode, bands the model ignores too)
+    src = (x, y) if band_set == "core" else (before, after)
+    valid = np.isfinite(src[0]).all(axis=0) & np.isfinite(src[1]).all(axis=0)
+    invalid = ~valid
+    for z in (x, y):  # both dates' statistics from the pixels both have
+        z[:, invalid] = np.nan
+        standardise(z, out=z)
+    # bands the model reads but the images lack stay zeros (what standardising them gave)
+    a, present = arrange(x, names)
+    b, _ = arrange(y, names)
+    del x, y
+    prob = pred.probabilities(a, b, present)
+    del a, b
+    change = prob >= threshold
+    change &= valid
+    ctype = change.view(np.uint8).copy()
+    mask = ctype.copy()
+    mask[invalid] = 255
+    magnitude = prob
+    magnitude[invalid] = np.nan
     used = [n for n, p in zip(BANDS, present, strict=True) if p]
     return ChangeResult(mask, ctype, magnitude, threshold,
                         {"method": "s2model", "weights": str(pred.source),

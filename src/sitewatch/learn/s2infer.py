@@ -106,12 +106,15 @@ class S2Predictor:
         _, h, w = a.shape
         present = np.ascontiguousarray(present, dtype=np.float32)
         th, tw = min(tile, h), min(tile, w)
+        ph, pw = (-th) % MULTIPLE, (-tw) % MULTIPLE
+        if (th, tw) == (h, w) and not (ph or pw):  # one tile: no blending
+            return self._run(np.ascontiguousarray(a, dtype=np.float32),
+                             np.ascontiguousarray(b, dtype=np.float32), present)[:h, :w]
         acc = np.zeros((h, w), np.float32)
         wsum = np.zeros((h, w), np.float32)
         for y in _starts(h, th, th - overlap):
             for x in _starts(w, tw, tw - overlap):
                 ta, tb = a[:, y:y + th, x:x + tw], b[:, y:y + th, x:x + tw]
-                ph, pw = (-th) % MULTIPLE, (-tw) % MULTIPLE
                 if ph or pw:
                     pad = ((0, 0), (0, ph), (0, pw))
                     ta, tb = np.pad(ta, pad, mode="reflect"), np.pad(tb, pad, mode="reflect")
