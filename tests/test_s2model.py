@@ -90,6 +90,25 @@ def test_tiles_blend_to_the_whole_image_result(city: City) -> None:
     assert ((tiled >= 0.5) == (whole >= 0.5)).mean() > 0.98
 
 
+@pytest.mark.parametrize("tile", [2048, 160])
+def test_tiles_given_their_absent_bands_as_cut_match_the_twelve_band_images(
+        city: City, tile: int) -> None:
+    """The detector passes only the bands the images have (``slots``) and each tile gets
+    the others as zeros: the probabilities of the 12-band images, whole or tiled."""
+    pred = S2Predictor.open()
+    names = list(CORE)
+    idx = [BANDS.index(n) for n in names]
+    a = standardise(city.a[idx].astype(np.float32))
+    b = standardise(city.b[idx].astype(np.float32))
+    full_a, present = arrange(a, names)
+    full_b, _ = arrange(b, names)
+    slots = [BANDS.index(n) for n in names]
+    whole = pred.probabilities(full_a, full_b, present, tile=tile, overlap=32)
+    cut = pred.probabilities(a, b, present, tile=tile, overlap=32, slots=slots)
+    assert cut.shape == city.label.shape
+    np.testing.assert_array_equal(cut, whole)
+
+
 def test_onnx_export_matches_pytorch(city: City) -> None:
     assert default_onnx().is_file()
     pt, ox = S2Predictor.open(default_weights()), S2Predictor.open(default_onnx())

@@ -22,7 +22,7 @@ import numpy as np
 from sitewatch.changemap import ChangeResult
 from sitewatch.errors import InputValueError
 from sitewatch.learn.detect import file_sha256
-from sitewatch.learn.s2bands import BANDS, CORE, arrange, standardise
+from sitewatch.learn.s2bands import BANDS, CORE, standardise
 from sitewatch.learn.s2infer import S2Predictor, default_onnx, default_weights
 
 PARAMETERS = ("weights", "threshold", "bands")
@@ -80,7 +80,8 @@ def s2_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
     band_set = _bands(params)
     # the bands the model reads, copied (the caller's arrays stay as they are): the core
     # four, or every band of BANDS both dates have
-    chosen = list(CORE) if band_set == "core" else [n for n in names if n in BANDS]
+    chosen = (list(CORE) if band_set == "core"
+              else list(dict.fromkeys(n for n in names if n in BANDS)))
     keep = [list(names).index(n) for n in chosen]
     x, y, names = before[keep], after[keep], chosen
     weights = params.get("weights")
@@ -93,12 +94,13 @@ def s2_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
     for z in (x, y):  # both dates' statistics from the pixels both have
         z[:, invalid] = np.nan
         standardise(z, out=z)
-    # bands the model reads but the images lack stay zeros (what standardising them gave)
-    a, present = arrange(x, names)
-    b, _ = arrange(y, names)
+    # bands the model reads but the images lack are zeros (what standardising them gave),
+    # added to each tile as it is cut
+    slots = [BANDS.index(n) for n in names]
+    present = np.zeros(len(BANDS), np.float32)
+    present[slots] = 1.0
+    prob = pred.probabilities(x, y, present, slots=slots)
     del x, y
-    prob = pred.probabilities(a, b, present)
-    del a, b
     change = prob >= threshold
     change &= valid
     ctype = change.view(np.uint8).copy()

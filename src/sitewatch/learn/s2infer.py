@@ -9,6 +9,7 @@ ONNX Runtime runs by default (same probabilities within 1e-4); PyTorch is the fa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 
 from sitewatch.errors import InputFileError
 from sitewatch.learn import weights as weight_files
-from sitewatch.learn.infer import _ramp, _starts, open_onnx, write_onnx
+from sitewatch.learn.infer import _even_tiles, _ramp, open_onnx, write_onnx
 
 FORMAT = "sitewatch-s2changenet-1"
 DEFAULT_WEIGHTS = "s2changenet-v1.pt"
@@ -97,34 +98,46 @@ class S2Predictor:
         return out[0, 0].numpy()
 
     def probabilities(self, a: np.ndarray, b: np.ndarray, present: np.ndarray,
-                      tile: int = TILE, overlap: int = OVERLAP) -> np.ndarray:
-        """(h, w) change probability of two standardised (12, h, w) dates, in tiles of
-        ``tile`` px overlapping by ``overlap`` px, blended with weights that fall to the
-        tile edges."""
-        from sitewatch.learn.s2bands import MULTIPLE
+                      tile: int = TILE, overlap: int = OVERLAP,
+                      slots: Sequence[int] | None = None) -> np.ndarray:
+        """(h, w) change probability of two standardised (12, h, w) dates, in tiles of at
+        most ``tile`` px overlapping by about ``overlap`` px, blended with weights that fall
+        to the tile edges. ``slots``: ``a`` and ``b`` hold only these of the model's 12
+        bands, in this order; each tile is given the others as zeros as it is cut (no
+        12-band copy of the whole images)."""
+        from sitewatch.learn.s2bands import BANDS, MULTIPLE
 
         _, h, w = a.shape
         present = np.ascontiguousarray(present, dtype=np.float32)
-        th, tw = min(tile, h), min(tile, w)
+        th, ys = _even_tiles(h, tile, overlap)
+        tw, xs = _even_tiles(w, tile, overlap)
         ph, pw = (-th) % MULTIPLE, (-tw) % MULTIPLE
-        if (th, tw) == (h, w) and not (ph or pw):  # one tile: no blending
-            return self._run(np.ascontiguousarray(a, dtype=np.float32),
-                             np.ascontiguousarray(b, dtype=np.float32), present)[:h, :w]
-        acc = np.zeros((h, w), np.float32)
+
+        def tile_of(x: np.ndarray, y0: int, x0: int) -> np.ndarray:
+            part = x[:, y0:y0 + th, x0:x0 + tw]
+            if slots is not None:
+                full = np.zeros((len(BANDS), th, tw), np.float32)
+                full[list(slots)] = part
+                part = full
+            if ph or pw:
+                part = np.pad(part, ((0, 0), (0, ph), (0, pw)), mode="reflect")
+            return np.ascontiguousarray(part, dtype=np.float32)
+
+        if len(ys) == 1 and len(xs) == 1:  # one tile: no blending
+            return self._run(tile_of(a, 0, 0), tile_of(b, 0, 0), present)[:h, :w]
+        wt = np.outer(_ramp(th, overlap if h > th else 0), _ramp(tw, overlap if w > tw else 0))
         wsum = np.zeros((h, w), np.float32)
-        for y in _starts(h, th, th - overlap):
-            for x in _starts(w, tw, tw - overlap):
-                ta, tb = a[:, y:y + th, x:x + tw], b[:, y:y + th, x:x + tw]
-                if ph or pw:
-                    pad = ((0, 0), (0, ph), (0, pw))
-                    ta, tb = np.pad(ta, pad, mode="reflect"), np.pad(tb, pad, mode="reflect")
-                prob = self._run(np.ascontiguousarray(ta, dtype=np.float32),
-                                 np.ascontiguousarray(tb, dtype=np.float32), present)
-                wt = np.outer(_ramp(th, overlap if h > th else 0),
-                              _ramp(tw, overlap if w > tw else 0))
-                acc[y:y + th, x:x + tw] += prob[:th, :tw] * wt
+        for y in ys:
+            for x in xs:
                 wsum[y:y + th, x:x + tw] += wt
-        return acc / np.maximum(wsum, 1e-6)
+        acc = np.zeros((h, w), np.float32)
+        for y in ys:
+            for x in xs:
+                prob = self._run(tile_of(a, y, x), tile_of(b, y, x), present)[:th, :tw]
+                # each tile's share, its weight over the sum of the weights there
+                acc[y:y + th, x:x + tw] += prob * (wt / np.maximum(wsum[y:y + th, x:x + tw],
+                                                                   1e-6))
+        return acc
 
 
 def export_onnx(weights: Path | None, out: Path) -> Path:
