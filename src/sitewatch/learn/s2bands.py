@@ -47,12 +47,12 @@ def standardise(stack: np.ndarray, sample: int = 500_000, out: np.ndarray | None
             return
         lo, mid, hi = (float(v) for v in np.percentile(vals, [5, 50, 95]))
         span = max(hi - lo, 1e-6 * max(abs(mid), 1.0), 1e-12)
+        y = target[i]  # written in place (``band`` itself when ``out`` is ``stack``)
         with np.errstate(over="ignore", invalid="ignore"):  # float32 extremes: clipped
-            y = np.subtract(band, mid, dtype=np.float32)
+            np.subtract(band, mid, out=y, dtype=np.float32)
             y /= np.float32(span)
         np.clip(y, -CLIP, CLIP, out=y)
         np.copyto(y, 0, where=np.isnan(y))
-        target[i] = y
 
     n = len(stack)
     if cores() < 2 or n < 2:

@@ -91,8 +91,10 @@ def s2_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
     src = (x, y) if band_set == "core" else (before, after)
     valid = np.isfinite(src[0]).all(axis=0) & np.isfinite(src[1]).all(axis=0)
     invalid = ~valid
+    holes = bool(invalid.any())
     for z in (x, y):  # both dates' statistics from the pixels both have
-        z[:, invalid] = np.nan
+        if holes:
+            z[:, invalid] = np.nan
         standardise(z, out=z)
     # bands the model reads but the images lack are zeros (what standardising them gave),
     # added to each tile as it is cut
