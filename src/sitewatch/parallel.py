@@ -1,4 +1,4 @@
-"""Work on an image a block of rows at a time, one thread per core.
+"""Work on an image a block of rows (or a band) at a time, one thread per core.
 
 NumPy's ufuncs, OpenCV and GDAL release the GIL while they compute, so blocks of rows
 of one array run side by side on threads without copies between processes.
@@ -18,15 +18,22 @@ def cores() -> int:
     return os.cpu_count() or 1
 
 
-def over_rows(height: int, rows: int, work: Callable[[int, int], None]) -> None:
-    """``work(r0, r1)`` for each block of ``rows`` rows of an image ``height`` rows high,
-    on a thread per core when there are several blocks and cores (in order otherwise).
-    The blocks must write to disjoint parts of their outputs; the first error is raised."""
-    starts = range(0, height, max(1, rows))
-    n = min(cores(), len(starts))
+def each(count: int, work: Callable[[int], None]) -> None:
+    """``work(i)`` for i in 0..count-1, on a thread per core when there are several items
+    and cores (in order otherwise). The items must write to disjoint parts of their
+    outputs; the first error is raised."""
+    n = min(cores(), count)
     if n < 2:
-        for r0 in starts:
-            work(r0, min(r0 + rows, height))
+        for i in range(count):
+            work(i)
         return
     with ThreadPoolExecutor(n) as pool:
-        list(pool.map(lambda r0: work(r0, min(r0 + rows, height)), starts))
+        list(pool.map(work, range(count)))
+
+
+def over_rows(height: int, rows: int, work: Callable[[int, int], None]) -> None:
+    """``work(r0, r1)`` for each block of ``rows`` rows of an image ``height`` rows high,
+    side by side as :func:`each` runs its items."""
+    step = max(1, rows)
+    starts = range(0, height, step)
+    each(len(starts), lambda i: work(starts[i], min(starts[i] + step, height)))

@@ -182,13 +182,6 @@ def _even_tiles(n: int, tile: int, overlap: int) -> tuple[int, list[int]]:
     return size, [round(i * (n - size) / (k - 1)) for i in range(k)]
 
 
-def _starts(n: int, tile: int, step: int) -> list[int]:
-    if n <= tile:
-        return [0]
-    s = list(range(0, n - tile, step))
-    return s + [n - tile]
-
-
 @dataclass
 class Predictor:
     """A loaded model: ``backend`` is "torch" or "onnx"; ``source`` is its file."""

@@ -9,11 +9,10 @@ input (each band minus its median over its 5-95 % spread, an affine-invariant sc
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from sitewatch.parallel import cores
+from sitewatch.parallel import each
 
 #: the model's bands in order (Earth Search names; Sentinel-2 B01-B09, B11, B12 with B8A)
 BANDS = ("coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir",
@@ -54,13 +53,7 @@ def standardise(stack: np.ndarray, sample: int = 500_000, out: np.ndarray | None
         np.clip(y, -CLIP, CLIP, out=y)
         np.copyto(y, 0, where=np.isnan(y))
 
-    n = len(stack)
-    if cores() < 2 or n < 2:
-        for i in range(n):
-            one(i)
-    else:
-        with ThreadPoolExecutor(min(cores(), n)) as pool:
-            list(pool.map(one, range(n)))
+    each(len(stack), one)
     return out
 
 

@@ -108,7 +108,7 @@ def s2_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
     ctype = change.view(np.uint8).copy()
     mask = ctype.copy()
     mask[invalid] = 255
-    magnitude = prob
+    magnitude = np.ascontiguousarray(prob)  # the model's own buffer, unless it was cropped
     magnitude[invalid] = np.nan
     used = [n for n, p in zip(BANDS, present, strict=True) if p]
     return ChangeResult(mask, ctype, magnitude, threshold,
