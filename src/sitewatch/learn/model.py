@@ -1,7 +1,8 @@
 """A compact siamese change network in plain PyTorch.
 
-One encoder is shared by both dates (depthwise-separable convolutions, features at 1/4,
-1/8, 1/16 and 1/32 of the input). Two decoders read it:
+One encoder is shared by both dates, with features at 1/4, 1/8, 1/16 and 1/32 of the
+input: this module's depthwise-separable convolutions, or EfficientNet-Lite0 started from
+ImageNet weights (:mod:`sitewatch.learn.effnet`). Two decoders read it:
 
 - a building decoder, applied to each date alone, gives a building mask per date;
 - a change decoder reads, at every scale, the absolute difference of the two dates'
@@ -74,16 +75,33 @@ class Decoder(nn.Module):
         return self.head(y)
 
 
+#: the encoders a ChangeNet can have: this module's own (trained from scratch) and
+#: EfficientNet-Lite0 (:mod:`sitewatch.learn.effnet`, started from ImageNet)
+ENCODERS = ("sepconv", "efficientnet-lite0")
+
+
 class ChangeNet(nn.Module):
-    def __init__(self, widths: tuple[int, ...] = WIDTHS) -> None:
+    def __init__(self, widths: tuple[int, ...] = WIDTHS, encoder: str = "sepconv") -> None:
         super().__init__()
-        self.encoder = Encoder(widths)
+        if encoder not in ENCODERS:
+            raise ValueError(f"unknown encoder {encoder!r}: one of {', '.join(ENCODERS)}")
+        self.encoder_kind = encoder
+        mean, std = MEAN, STD
+        self.encoder: nn.Module
+        if encoder == "efficientnet-lite0":
+            from sitewatch.learn import effnet
+
+            self.encoder = effnet.Lite0Encoder()
+            widths, mean, std = effnet.LITE0_WIDTHS, effnet.MEAN, effnet.STD
+        else:
+            self.encoder = Encoder(widths)
+        self.widths = widths
         self.buildings = Decoder(widths, 1)
         self.change = Decoder(widths, 2)
         self.mean: torch.Tensor
         self.std: torch.Tensor
-        self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1))
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, buildings: bool = True
                 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:

@@ -51,7 +51,8 @@ def load(path: Path) -> tuple[Any, dict[str, Any]]:
     """A ChangeNet in eval mode, float32, and its meta; offline, no pickled code."""
     from sitewatch.learn.model import ChangeNet
 
-    return load_state(path, FORMAT, lambda meta: ChangeNet(tuple(meta["widths"])),
+    return load_state(path, FORMAT, lambda meta: ChangeNet(tuple(meta["widths"]),
+                                                       meta.get("encoder", "sepconv")),
                       "ChangeNet", "train with 'sitewatch model train' or give --weights",
                       "'sitewatch model train' or an ONNX model (.onnx)")
 
