@@ -21,7 +21,7 @@ from sitewatch.fileio import atomic_path
 __all__ = ["DEFAULT_WEIGHTS", "FORMAT", "default_weights", "load", "load_state", "save"]
 
 FORMAT = "sitewatch-changenet-1"
-DEFAULT_WEIGHTS = "changenet-v2.pt"
+DEFAULT_WEIGHTS = "changenet-v3.pt"
 
 
 def default_weights() -> Path:
