@@ -76,10 +76,9 @@ class MBConv(nn.Module):
 
 
 class Lite0Encoder(nn.Module):
-    """The stem and the first :data:`BLOCKS` blocks of EfficientNet-Lite0; ``forward``
-    gives the features at
-    1/4, 1/8, 1/16 and 1/32 (:data:`LITE0_WIDTHS` [1:] channels) of an input normalised
-    by :data:`MEAN` / :data:`STD`."""
+    """The stem and the first :data:`BLOCKS` blocks of EfficientNet-Lite0. ``forward``
+    gives the features at 1/4, 1/8, 1/16 and 1/32 (:data:`LITE0_WIDTHS` [1:] channels)
+    of an input normalised by :data:`MEAN` / :data:`STD`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -110,7 +109,8 @@ class Lite0Encoder(nn.Module):
 
     def freeze(self, blocks: int) -> None:
         """Keep the stem and the first ``blocks`` blocks fixed, and every batch norm's
-        ImageNet statistics (call again after ``train()``: it sets them to eval)."""
+        ImageNet statistics. ``train()`` puts the batch norms back in training mode, so
+        call this again after each ``train()``."""
         self.frozen = blocks
         for name, p in self.named_parameters():
             fixed = name.startswith(("_conv_stem", "_bn0")) or (

@@ -85,7 +85,6 @@ class ChangeNet(nn.Module):
         super().__init__()
         if encoder not in ENCODERS:
             raise ValueError(f"unknown encoder {encoder!r}: one of {', '.join(ENCODERS)}")
-        self.encoder_kind = encoder
         mean, std = MEAN, STD
         self.encoder: nn.Module
         if encoder == "efficientnet-lite0":
