@@ -52,13 +52,13 @@ bench: $(STAMP)
 
 # retrain the shipped weights from the ImageNet start (CPU, 2 cores: about 30 minutes)
 model: $(STAMP)
-	$(BIN)/python scripts/train_model.py --encoder efficientnet-lite0 \
-		src/sitewatch/learn/weights/changenet-v3.pt 1200
+	$(BIN)/python scripts/train_model.py \
+		--out src/sitewatch/learn/weights/changenet-v3.pt
 	$(BIN)/sitewatch model export --out src/sitewatch/learn/weights/changenet-v3.onnx
 
 # held-out accuracy of that recipe: two-fold cross-validation on LEVIR-CD (about an hour)
 model-cv: $(STAMP)
-	$(BIN)/python scripts/train_model.py --encoder efficientnet-lite0 --cv 1200
+	$(BIN)/python scripts/train_model.py --cv
 
 # retrain the shipped multispectral (Sentinel-2) weights on the 14 OSCD cities and export
 # them to ONNX (CPU, 2 threads: about 10 minutes); reads the figures of model-s2-cv

