@@ -18,9 +18,20 @@ from conftest import Result  # noqa: E402
 
 from sitewatch.detect.registry import choose, get_detector  # noqa: E402
 from sitewatch.errors import InputValueError  # noqa: E402
-from sitewatch.learn.s2bands import BANDS, CORE, arrange, standardise  # noqa: E402
+from sitewatch.learn.s2bands import (  # noqa: E402
+    BANDS,
+    CORE,
+    Standardiser,
+    arrange,
+    standardise,
+)
 from sitewatch.learn.s2data import City, sample  # noqa: E402
-from sitewatch.learn.s2infer import S2Predictor, default_onnx, default_weights  # noqa: E402
+from sitewatch.learn.s2infer import (  # noqa: E402
+    S2Predictor,
+    default_onnx,
+    default_weights,
+    reflect_pad,
+)
 from sitewatch.learn.s2train import S2Recipe, counts, predict, prf, score, train  # noqa: E402
 from sitewatch.pipeline.oscd import load_city  # noqa: E402
 
@@ -107,6 +118,43 @@ def test_tiles_given_their_absent_bands_as_cut_match_the_twelve_band_images(
     cut = pred.probabilities(a, b, present, tile=tile, overlap=32, slots=slots)
     assert cut.shape == city.label.shape
     np.testing.assert_array_equal(cut, whole)
+
+
+@pytest.mark.parametrize(("tile", "bands"), [(2048, "core"), (160, "core"), (160, "all")])
+def test_tiles_standardised_as_cut_match_standardised_images(city: City, tile: int,
+                                                             bands: str) -> None:
+    """The detector standardises each tile as it is cut (no standardised copy of the whole
+    images): the same probabilities, to the bit, as from the standardised images, with
+    no-data holes in either date; the caller's arrays are left as they were."""
+    pred = S2Predictor.open()
+    a, b = city.a.astype(np.float32), city.b.astype(np.float32)
+    a[:, 10:40, 20:90] = np.nan
+    b[BANDS.index("red"), 100:120, :] = np.inf
+    names = list(CORE) if bands == "core" else list(BANDS)
+    idx = [BANDS.index(n) for n in names]
+    invalid = np.asarray(~(np.isfinite(a[idx]).all(0) & np.isfinite(b[idx]).all(0)))
+    ref = []
+    for x in (a, b):
+        z = x[idx].copy()
+        z[:, invalid] = np.nan
+        ref.append(arrange(standardise(z), names)[0])
+    present = arrange(a[idx], names)[1]
+    whole = pred.probabilities(ref[0], ref[1], present, tile=tile, overlap=32)
+    before = a.copy()
+    prepared = Standardiser.of(a, b, idx, idx, invalid, finite=True)
+    cut = pred.probabilities(a, b, present, tile=tile, overlap=32, prepared=prepared)
+    np.testing.assert_array_equal(cut, whole)
+    np.testing.assert_array_equal(a, before)
+
+
+@pytest.mark.parametrize(("th", "tw", "ph", "pw"),
+                         [(10, 12, 6, 4), (3, 5, 5, 3), (1, 1, 7, 7), (8, 3, 0, 5)])
+def test_tile_padding_reflects_as_numpy_pads(th: int, tw: int, ph: int, pw: int) -> None:
+    x = np.random.default_rng(1).random((2, th, tw), dtype=np.float32)
+    buf = np.zeros((2, th + ph, tw + pw), np.float32)
+    buf[:, :th, :tw] = x
+    reflect_pad(buf, th, tw)
+    np.testing.assert_array_equal(buf, np.pad(x, ((0, 0), (0, ph), (0, pw)), mode="reflect"))
 
 
 def test_onnx_export_matches_pytorch(city: City) -> None:

@@ -7,7 +7,7 @@ RGB ``model``. It needs blue, green, red and NIR by name and reads those four by
 (``bands=all``: also whichever other Sentinel-2 bands of
 :data:`~sitewatch.learn.s2bands.BANDS` both dates have); the values may be counts or
 reflectance, of any processing baseline (each date is standardised on its own,
-:func:`~sitewatch.learn.s2bands.standardise`).
+:func:`~sitewatch.learn.s2bands.standardise`, tile by tile as the model reads them).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 from sitewatch.changemap import ChangeResult
 from sitewatch.errors import InputValueError
 from sitewatch.learn.detect import file_sha256
-from sitewatch.learn.s2bands import BANDS, CORE, standardise
+from sitewatch.learn.s2bands import BANDS, CORE, Standardiser
 from sitewatch.learn.s2infer import S2Predictor, default_onnx, default_weights
 
 PARAMETERS = ("weights", "threshold", "bands")
@@ -37,6 +37,14 @@ DEFAULT_BANDS = "core"
 @lru_cache(maxsize=4)
 def _predictor(weights: str | None) -> S2Predictor:
     return S2Predictor.open(weights)
+
+
+def _finite(stack: np.ndarray, bands: Sequence[int]) -> np.ndarray:
+    """(h, w) bool: where every one of ``bands`` of ``stack`` is finite."""
+    out = np.isfinite(stack[bands[0]])
+    for i in bands[1:]:
+        out &= np.isfinite(stack[i])
+    return out
 
 
 def _check(params: dict[str, Any]) -> None:
@@ -78,38 +86,37 @@ def s2_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
     if params.get("threshold") is not None:
         _threshold(params, None)  # a bad threshold fails before the model loads
     band_set = _bands(params)
-    # the bands the model reads, copied (the caller's arrays stay as they are): the core
-    # four, or every band of BANDS both dates have
+    # the bands the model reads: the core four, or every band of BANDS both dates have
     chosen = (list(CORE) if band_set == "core"
               else list(dict.fromkeys(n for n in names if n in BANDS)))
     keep = [list(names).index(n) for n in chosen]
-    x, y, names = before[keep], after[keep], chosen
     weights = params.get("weights")
     pred = _predictor(str(weights) if weights else None)
     threshold = _threshold(params, pred)
     # valid where every band given is (in ``all`` mode, bands the model ignores too)
-    src = (x, y) if band_set == "core" else (before, after)
-    valid = np.isfinite(src[0]).all(axis=0) & np.isfinite(src[1]).all(axis=0)
+    checked = keep if band_set == "core" else range(len(names))
+    valid = _finite(before, checked)
+    valid &= _finite(after, checked)
     invalid = ~valid
     holes = bool(invalid.any())
-    for z in (x, y):  # both dates' statistics from the pixels both have
-        if holes:
-            z[:, invalid] = np.nan
-        standardise(z, out=z)
-    # bands the model reads but the images lack are zeros (what standardising them gave),
-    # added to each tile as it is cut
-    slots = [BANDS.index(n) for n in names]
+    # the caller's arrays stay as they are: each tile is standardised as it is cut, both
+    # dates' statistics from the pixels both have; bands the model reads but the images
+    # lack are zeros (what standardising them gave)
+    slots = [BANDS.index(n) for n in chosen]
+    prepared = Standardiser.of(before, after, keep, slots, invalid if holes else None,
+                               finite=True)
     present = np.zeros(len(BANDS), np.float32)
     present[slots] = 1.0
-    prob = pred.probabilities(x, y, present, slots=slots)
-    del x, y
+    prob = pred.probabilities(before, after, present, prepared=prepared)
     change = prob >= threshold
-    change &= valid
-    ctype = change.view(np.uint8).copy()
+    if holes:
+        change &= valid
+    ctype = change.view(np.uint8)  # a new array of its own
     mask = ctype.copy()
-    mask[invalid] = 255
     magnitude = np.ascontiguousarray(prob)  # the model's own buffer, unless it was cropped
-    magnitude[invalid] = np.nan
+    if holes:
+        mask[invalid] = 255
+        magnitude[invalid] = np.nan
     used = [n for n, p in zip(BANDS, present, strict=True) if p]
     return ChangeResult(mask, ctype, magnitude, threshold,
                         {"method": "s2model", "weights": str(pred.source),

@@ -13,13 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sitewatch.errors import InputFileError
 from sitewatch.learn import weights as weight_files
 from sitewatch.learn.infer import _even_tiles, _ramp, open_onnx, write_onnx
+
+if TYPE_CHECKING:
+    from sitewatch.learn.s2bands import Standardiser
 
 FORMAT = "sitewatch-s2changenet-1"
 DEFAULT_WEIGHTS = "s2changenet-v1.pt"
@@ -99,12 +102,14 @@ class S2Predictor:
 
     def probabilities(self, a: np.ndarray, b: np.ndarray, present: np.ndarray,
                       tile: int = TILE, overlap: int = OVERLAP,
-                      slots: Sequence[int] | None = None) -> np.ndarray:
+                      slots: Sequence[int] | None = None,
+                      prepared: Standardiser | None = None) -> np.ndarray:
         """(h, w) change probability of two standardised (12, h, w) dates, in tiles of at
         most ``tile`` px overlapping by about ``overlap`` px, blended with weights that fall
         to the tile edges. ``slots``: ``a`` and ``b`` hold only these of the model's 12
         bands, in this order; each tile is given the others as zeros as it is cut (no
-        12-band copy of the whole images)."""
+        12-band copy of the whole images). ``prepared``: ``a`` and ``b`` are the dates as
+        they were read, and it standardises each tile as it is cut (``slots`` unused)."""
         from sitewatch.learn.s2bands import BANDS, MULTIPLE
 
         _, h, w = a.shape
@@ -112,19 +117,31 @@ class S2Predictor:
         th, ys = _even_tiles(h, tile, overlap)
         tw, xs = _even_tiles(w, tile, overlap)
         ph, pw = (-th) % MULTIPLE, (-tw) % MULTIPLE
+        # one buffer per date for every tile: the bands no tile fills stay zero
+        bufs: list[np.ndarray | None] = [None, None]
 
-        def tile_of(x: np.ndarray, y0: int, x0: int) -> np.ndarray:
+        def tile_of(k: int, x: np.ndarray, y0: int, x0: int) -> np.ndarray:
             part = x[:, y0:y0 + th, x0:x0 + tw]
-            if slots is not None:
-                full = np.zeros((len(BANDS), th, tw), np.float32)
-                full[list(slots)] = part
-                part = full
+            if (prepared is None and slots is None and not (ph or pw)
+                    and part.flags.c_contiguous and part.dtype == np.float32):
+                return part  # the model's input as it is
+            if bufs[k] is None:
+                bufs[k] = np.zeros((len(BANDS), th + ph, tw + pw), np.float32)
+            buf = bufs[k]
+            assert buf is not None
+            if prepared is not None:
+                prepared.cut(k, x, y0, x0, th, tw, buf)
+            elif slots is None:
+                buf[:, :th, :tw] = part
+            else:
+                for i, slot in enumerate(slots):
+                    buf[slot, :th, :tw] = part[i]
             if ph or pw:
-                part = np.pad(part, ((0, 0), (0, ph), (0, pw)), mode="reflect")
-            return np.ascontiguousarray(part, dtype=np.float32)
+                reflect_pad(buf, th, tw)
+            return buf
 
         if len(ys) == 1 and len(xs) == 1:  # one tile: no blending
-            return self._run(tile_of(a, 0, 0), tile_of(b, 0, 0), present)[:h, :w]
+            return self._run(tile_of(0, a, 0, 0), tile_of(1, b, 0, 0), present)[:h, :w]
         wt = np.outer(_ramp(th, overlap if h > th else 0), _ramp(tw, overlap if w > tw else 0))
         wsum = np.zeros((h, w), np.float32)
         for y in ys:
@@ -133,11 +150,25 @@ class S2Predictor:
         acc = np.zeros((h, w), np.float32)
         for y in ys:
             for x in xs:
-                prob = self._run(tile_of(a, y, x), tile_of(b, y, x), present)[:th, :tw]
+                prob = self._run(tile_of(0, a, y, x), tile_of(1, b, y, x), present)[:th, :tw]
                 # each tile's share, its weight over the sum of the weights there
                 acc[y:y + th, x:x + tw] += prob * (wt / np.maximum(wsum[y:y + th, x:x + tw],
                                                                    1e-6))
         return acc
+
+
+def reflect_pad(buf: np.ndarray, th: int, tw: int) -> None:
+    """Fill ``buf[:, th:, :]`` and ``buf[:, :, tw:]`` from ``buf[:, :th, :tw]`` as
+    ``np.pad(..., mode="reflect")`` would (rows first, then columns), in place."""
+    hh, ww = buf.shape[1:]
+    if hh - th > th - 1 or ww - tw > tw - 1:  # a pad wider than the tile: reflect again
+        buf[:] = np.pad(buf[:, :th, :tw], ((0, 0), (0, hh - th), (0, ww - tw)),
+                        mode="reflect")
+        return
+    if hh > th:
+        buf[:, th:, :tw] = buf[:, th - 2 - np.arange(hh - th), :tw]
+    if ww > tw:
+        buf[:, :, tw:] = buf[:, :, tw - 2 - np.arange(ww - tw)]
 
 
 def export_onnx(weights: Path | None, out: Path) -> Path:
