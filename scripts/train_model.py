@@ -60,10 +60,19 @@ def fold_dir(root: Path, names: list[str], out: Path) -> Path:
     return out
 
 
+def coarser(x: np.ndarray, c: int) -> np.ndarray:
+    """(h, w, ...) made ``c`` times coarser by the mean of each c x c block, as a coarser
+    sensor sees it (the edges that do not fill a block are dropped)."""
+    h, w = (x.shape[0] // c) * c, (x.shape[1] // c) * c
+    return x[:h, :w].reshape(h // c, c, w // c, c, *x.shape[2:]).mean(axis=(1, 3))
+
+
 def score(weights: Path, folder: Path, tally: dict[str, Scores]) -> None:
-    """Scores at the tiles' own 0.5 m, and with the tiles enlarged 2 and 4 times, as if
-    they were 0.25 m and 0.125 m aerial imagery (sharper imagery the model must also
-    handle, and whose pixel size is often unknown)."""
+    """Scores at the tiles' own 0.5 m; with the tiles enlarged 2 and 4 times, as if they
+    were 0.25 m and 0.125 m aerial imagery (sharper imagery the model must also handle,
+    and whose pixel size is often unknown); and with the tiles made 2 and 3 times
+    coarser, as 1 m and 1.5 m imagery, once with the pixel size known (``detect`` then
+    enlarges them to the model's 0.5 m) and once unknown."""
     pred = Predictor.open(weights)
     for pair in read_change_pairs(folder):
         for f in (1, 2, 4):
@@ -77,6 +86,17 @@ def score(weights: Path, folder: Path, tally: dict[str, Scores]) -> None:
                 for t in THRESHOLDS if f == 1 else (0.5,):
                     hit = clean_mask(changed(prob, t, target), 16 * f * f, 1)
                     key = f"{target}@{t}" + ("" if f == 1 else f" x{f}")
+                    tally.setdefault(key, Scores()).add(hit, truth, valid)
+        for c in (2, 3):
+            a, b = (np.ascontiguousarray(np.moveaxis(coarser(x.astype(np.float32), c), -1, 0))
+                    for x in (pair.a, pair.b))
+            truth = coarser((pair.change == 1).astype(np.float32), c) >= 0.5
+            valid = coarser((pair.change != 255).astype(np.float32), c) == 1
+            for known in (True, False):
+                prob = pred.probabilities(a, b, gsd_m=0.5 * c if known else None)
+                for target in ("buildings", "any"):
+                    hit = clean_mask(changed(prob, 0.5, target), max(1, round(16 / c / c)), 1)
+                    key = f"{target}@0.5 {0.5 * c:g} m" + ("" if known else " unknown")
                     tally.setdefault(key, Scores()).add(hit, truth, valid)
 
 

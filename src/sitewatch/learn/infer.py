@@ -30,10 +30,18 @@ from sitewatch.parallel import over_rows
 #: the largest tile inferred at once: ONNX Runtime infers tiles of 512-768 px fastest
 #: here (13-14 Mpx/s against 9 for one of 2048 px); tiles are spread evenly
 TILE = 768
-# the model was trained at about 0.5 m (and 0.17 to 1 m through its scale augmentation):
-# finer imagery whose pixel size is known is brought to 0.5 m before inference
+# the model was trained at about 0.5 m: imagery whose pixel size is known is brought to
+# 0.5 m before inference when it is finer than FINEST_M (at 0.25 m the model does as well
+# unresampled: MODEL_CARD.md) or coarser than COARSEST_M, enlarged at most MAX_ENLARGE
+# times (LEVIR-CD tiles made coarser, scored by a model that never saw them: MODEL_CARD.md)
 MODEL_GSD_M = 0.5
 FINEST_M = 0.25
+COARSEST_M = 0.6
+MAX_ENLARGE = 4.0
+#: coarse imagery is enlarged in blocks of about this many model pixels a side (plus a
+#: margin of context), so that no enlarged copy of the whole pair is held
+ENLARGE_BLOCK = 2048
+ENLARGE_MARGIN = 64
 OVERLAP = 64
 
 
@@ -161,6 +169,20 @@ def _resample(x: np.ndarray, factor: float) -> np.ndarray:
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+def _enlarge(x: np.ndarray, factor: float) -> np.ndarray:
+    """(bands, h, w) scaled by ``factor`` > 1, bilinear."""
+    out = ndimage.zoom(x, (1, factor, factor), order=1, grid_mode=True, mode="nearest")
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _shrink_to(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(bands, H, W) brought to (bands, *shape) (smaller): smoothed, then bilinear."""
+    sigma = 0.45 * x.shape[1] / shape[0]
+    smooth = ndimage.gaussian_filter(x, sigma=(0, sigma, sigma))
+    return np.clip(ndimage.zoom(smooth, (1, shape[0] / x.shape[1], shape[1] / x.shape[2]),
+                                order=1, grid_mode=True, mode="nearest"), 0, 1)
+
+
 def _ramp(n: int, overlap: int) -> np.ndarray:
     w = np.ones(n, np.float32)
     k = min(overlap, n // 2)
@@ -226,8 +248,12 @@ class Predictor:
         normalised (3, h, w) images, tiled with blended overlaps; or of two images as
         they are with the ``scale`` that normalises them (:func:`pair_scale`), each tile
         scaled as it is cut, without a scaled copy of the whole images. Imagery with a
-        known pixel size finer than :data:`FINEST_M` is resampled to :data:`MODEL_GSD_M`
-        first, and the probabilities back to the input's grid."""
+        known pixel size finer than :data:`FINEST_M` or coarser than :data:`COARSEST_M`
+        is resampled to :data:`MODEL_GSD_M` first (enlarged at most :data:`MAX_ENLARGE`
+        times), and the probabilities back to the input's grid."""
+        if gsd_m is not None and gsd_m > COARSEST_M:
+            return self._enlarged(a, b, min(gsd_m / MODEL_GSD_M, MAX_ENLARGE), tile,
+                                  overlap, scale)
         if gsd_m is not None and 0 < gsd_m < FINEST_M:
             if scale is not None:
                 a, b = scale.apply(a), scale.apply(b)
@@ -256,6 +282,29 @@ class Predictor:
                 part *= wt / np.maximum(wsum[y:y + th, x:x + tw], 1e-6)
                 acc[:, y:y + th, x:x + tw] += part
         return acc
+
+    def _enlarged(self, a: np.ndarray, b: np.ndarray, factor: float, tile: int,
+                  overlap: int, scale: Scale | None) -> np.ndarray:
+        """Probabilities of coarse imagery enlarged ``factor`` times for the model, block by
+        block of the input (each with :data:`ENLARGE_MARGIN` model pixels of context on
+        every side), brought back to the input's grid."""
+        _, h, w = a.shape
+        block = max(32, int(ENLARGE_BLOCK / factor))
+        margin = int(math.ceil(ENLARGE_MARGIN / factor))
+        out = np.empty((3, h, w), np.float32)
+        for y0 in range(0, h, block):
+            for x0 in range(0, w, block):
+                y1, x1 = min(y0 + block, h), min(x0 + block, w)
+                ya, xa = max(y0 - margin, 0), max(x0 - margin, 0)
+                yb, xb = min(y1 + margin, h), min(x1 + margin, w)
+                pa, pb = a[:, ya:yb, xa:xb], b[:, ya:yb, xa:xb]
+                if scale is not None:
+                    pa, pb = scale.apply(pa), scale.apply(pb)
+                prob = self.probabilities(_enlarge(pa, factor), _enlarge(pb, factor), tile,
+                                          overlap)
+                small = _shrink_to(prob, (yb - ya, xb - xa))
+                out[:, y0:y1, x0:x1] = small[:, y0 - ya:y1 - ya, x0 - xa:x1 - xa]
+        return out
 
     def _tile(self, ta: np.ndarray, tb: np.ndarray, th: int, tw: int,
               scale: Scale | None = None) -> np.ndarray:
