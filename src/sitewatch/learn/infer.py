@@ -161,11 +161,15 @@ def _finite_range(a: np.ndarray, b: np.ndarray) -> tuple[float, float, bool]:
                 float(np.nanmax([p[1] for p in parts])), any(p[2] for p in parts))
 
 
-def _resample(x: np.ndarray, factor: float) -> np.ndarray:
-    """(bands, h, w) scaled by ``factor`` < 1: smoothed against aliasing, then bilinear."""
-    sigma = 0.45 / factor
+def _resample(x: np.ndarray, factor: float, shape: tuple[int, int] | None = None
+              ) -> np.ndarray:
+    """(bands, h, w) scaled by ``factor`` < 1 (or brought to exactly ``shape``, smaller):
+    smoothed against aliasing, then bilinear."""
+    zoom = (1.0, factor, factor) if shape is None else \
+        (1.0, shape[0] / x.shape[1], shape[1] / x.shape[2])
+    sigma = 0.45 / zoom[1]
     smooth = ndimage.gaussian_filter(x, sigma=(0, sigma, sigma))
-    out = ndimage.zoom(smooth, (1, factor, factor), order=1, grid_mode=True, mode="nearest")
+    out = ndimage.zoom(smooth, zoom, order=1, grid_mode=True, mode="nearest")
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
@@ -173,14 +177,6 @@ def _enlarge(x: np.ndarray, factor: float) -> np.ndarray:
     """(bands, h, w) scaled by ``factor`` > 1, bilinear."""
     out = ndimage.zoom(x, (1, factor, factor), order=1, grid_mode=True, mode="nearest")
     return np.ascontiguousarray(out, dtype=np.float32)
-
-
-def _shrink_to(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """(bands, H, W) brought to (bands, *shape) (smaller): smoothed, then bilinear."""
-    sigma = 0.45 * x.shape[1] / shape[0]
-    smooth = ndimage.gaussian_filter(x, sigma=(0, sigma, sigma))
-    return np.clip(ndimage.zoom(smooth, (1, shape[0] / x.shape[1], shape[1] / x.shape[2]),
-                                order=1, grid_mode=True, mode="nearest"), 0, 1)
 
 
 def _ramp(n: int, overlap: int) -> np.ndarray:
@@ -302,7 +298,7 @@ class Predictor:
                     pa, pb = scale.apply(pa), scale.apply(pb)
                 prob = self.probabilities(_enlarge(pa, factor), _enlarge(pb, factor), tile,
                                           overlap)
-                small = _shrink_to(prob, (yb - ya, xb - xa))
+                small = np.clip(_resample(prob, 1 / factor, (yb - ya, xb - xa)), 0, 1)
                 out[:, y0:y1, x0:x1] = small[:, y0 - ya:y1 - ya, x0 - xa:x1 - xa]
         return out
 
