@@ -5,7 +5,8 @@ Cases:
 - landsat-447: bulk import of the 447-scene Landsat stack (5 x 5 px, 8 bands), then
   ``timeline`` with per-pixel breaks;
 - eopatch-68: import of the 68-date Sentinel-2 EOPatch (101 x 100 px), then ``timeline``;
-- model-1024: the change model's throughput on a 1024 x 1024 RGB pair;
+- model-1024: the change model's throughput on a 1024 x 1024 RGB pair, and what the
+  estimate of an unknown pixel size adds to it;
 - s2model-2048: the multispectral change model's throughput on a 2048 x 2048 12-band
   Sentinel-2 pair (scripts/bench_s2.py);
 - watch: a watch pass over N sites of 5 x 5 km with one new scene each (scripts/bench_watch.py),
@@ -116,6 +117,12 @@ def model_case(tmp: Path) -> dict[str, object]:
         took = (time.perf_counter() - t0) / 3
         out[f"{name}_s"] = round(took, 3)
         out[f"{name}_mpx_s"] = round(a.shape[1] * a.shape[2] / took / 1e6, 2)
+    # what a plain image without --gsd adds: the estimate of its pixel size
+    native = pred.probabilities(a, b)
+    t0 = time.perf_counter()
+    for _ in range(3):
+        pred.estimate_gsd(a, b, native=native)
+    out["estimate_s"] = round((time.perf_counter() - t0) / 3, 3)
     out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return out
 
@@ -194,6 +201,8 @@ def main() -> int:
     print("change model on a 1024 x 1024 RGB pair (2 threads), tiled 512 px with overlap")
     print(f"  PyTorch {r['torch_s']:.2f} s = {r['torch_mpx_s']:.2f} Mpx/s; ONNX Runtime "
           f"{r['onnx_s']:.2f} s = {r['onnx_mpx_s']:.2f} Mpx/s; peak {r['peak_rss_mib']} MiB")
+    print(f"  pixel-size estimate of a plain pair (no --gsd): {r['estimate_s']:.2f} s = "
+          f"{r['estimate_s'] / r['onnx_s']:.1f}x reading the pair with ONNX Runtime")
     from bench_watch import report
 
     print("\n".join(report(next(x for x in results if x["case"] == "watch"))))

@@ -71,8 +71,9 @@ def score(weights: Path, folder: Path, tally: dict[str, Scores]) -> None:
     """Scores at the tiles' own 0.5 m; with the tiles enlarged 2 and 4 times, as if they
     were 0.25 m and 0.125 m aerial imagery (sharper imagery the model must also handle,
     and whose pixel size is often unknown); and with the tiles made 2 and 3 times
-    coarser, as 1 m and 1.5 m imagery, once with the pixel size known (``detect`` then
-    enlarges them to the model's 0.5 m) and once unknown."""
+    coarser, as 1 m and 1.5 m imagery: with the pixel size known (``detect`` then
+    enlarges them to the model's 0.5 m), unknown and read as they are, and unknown and
+    estimated from the buildings' sizes (as ``detect`` does when it is not given)."""
     pred = Predictor.open(weights)
     for pair in read_change_pairs(folder):
         for f in (1, 2, 4):
@@ -92,11 +93,12 @@ def score(weights: Path, folder: Path, tally: dict[str, Scores]) -> None:
                     for x in (pair.a, pair.b))
             truth = coarser((pair.change == 1).astype(np.float32), c) >= 0.5
             valid = coarser((pair.change != 255).astype(np.float32), c) == 1
-            for known in (True, False):
-                prob = pred.probabilities(a, b, gsd_m=0.5 * c if known else None)
+            modes = {"": 0.5 * c, " unknown": None, " estimated": pred.estimate_gsd(a, b)}
+            for mode, gsd in modes.items():
+                prob = pred.probabilities(a, b, gsd_m=gsd)
                 for target in ("buildings", "any"):
                     hit = clean_mask(changed(prob, 0.5, target), max(1, round(16 / c / c)), 1)
-                    key = f"{target}@0.5 {0.5 * c:g} m" + ("" if known else " unknown")
+                    key = f"{target}@0.5 {0.5 * c:g} m{mode}"
                     tally.setdefault(key, Scores()).add(hit, truth, valid)
 
 

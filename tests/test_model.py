@@ -4,6 +4,7 @@ georeferenced pair, ONNX parity, and the shipped weights loading offline."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -175,6 +176,46 @@ def test_coarse_imagery_of_known_pixel_size_is_enlarged_to_the_models_scale(
     assert ((blocks[0] >= 0.5) == (known[0] >= 0.5)).mean() > 0.97
 
 
+def test_unknown_pixel_size_is_estimated_from_the_sizes_of_the_buildings(
+        cli: Callable[..., Result], samples: Path, tmp_path: Path) -> None:
+    """A real xBD pair made three times coarser (about 1.9 m) and saved as plain PNGs:
+    ``detect`` reads it enlarged, as the sizes of its buildings say, and says so; the
+    same pair at its own scale, a pair with nothing on it, and a pair given --gsd are
+    read as they are."""
+    from PIL import Image
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+    from train_model import coarser
+
+    pred = Predictor.open()
+    pngs = {}
+    for when in ("pre", "post"):
+        rgb = read_rgb(samples / "xbd" / "images" /
+                       f"joplin-tornado_00000001_{when}_disaster.png").astype(np.float32)
+        pngs[when] = {1: rgb, 3: coarser(rgb, 3)}
+    for c, expected in ((1, None), (3, (1.0, 2.0))):
+        a, b = normalise_pair(*(np.ascontiguousarray(np.moveaxis(pngs[w][c], -1, 0))
+                                for w in ("pre", "post")))
+        got = pred.estimate_gsd(a, b, native=pred.probabilities(a, b))
+        assert got == expected if expected is None else expected[0] <= got <= expected[1], \
+            (c, got)
+    flat = np.full((3, 300, 300), 0.4, np.float32)
+    assert pred.estimate_gsd(flat, flat) is None
+    files = []
+    for when in ("pre", "post"):
+        path = tmp_path / f"{when}.png"
+        Image.fromarray((pngs[when][3] * 255).round().astype(np.uint8)).save(path)
+        files.append(path)
+    res = cli("detect", *files, "--out", tmp_path / "m.tif", "--method", "model")
+    assert res.code == 0, res.err
+    said = re.search(r"pixel size unknown: read as about ([\d.]+) m imagery", res.out)
+    assert said and 1.0 <= float(said.group(1)) <= 2.0, res.out
+    res = cli("detect", *files, "--out", tmp_path / "g.tif", "--method", "model",
+              "--gsd", "1.9")
+    assert res.code == 0, res.err
+    assert "pixel size unknown" not in res.out
+
+
 def test_onnx_export_gives_the_same_results(tiny_weights: Path, samples: Path,
                                             tmp_path: Path) -> None:
     onnx_path = export_onnx(tiny_weights, tmp_path / "m.onnx")
@@ -230,9 +271,9 @@ def test_cross_validation_scores_every_levir_tile_once_by_a_model_that_never_saw
     positives = sum(int((read_mask(samples / "levir-cd" / "tiles256" / "label" / t)).sum())
                     for t in tiles)
     assert {"buildings@0.5", "any@0.5", "any@0.5 x2", "any@0.5 x4", "any@0.5 1.5 m",
-            "any@0.5 1.5 m unknown"} <= set(out["scores"])
+            "any@0.5 1.5 m unknown", "any@0.5 1.5 m estimated"} <= set(out["scores"])
     for key, s in out["scores"].items():
-        if key.endswith((" m", " unknown")):  # made coarser: fewer, coarser pixels
+        if key.endswith((" m", " unknown", " estimated")):  # made coarser: fewer pixels
             assert 0 < s["tp"] + s["fn"] < positives
             continue
         zoom = int(key.split(" x")[1]) if " x" in key else 1

@@ -97,6 +97,11 @@ def detect(
     out.print(f"{res.object_count} change object(s), {changed} of {valid} valid pixels changed "
               f"({100 * changed / max(valid, 1):.1f}%) by method {res.method}; mask written "
               f"to {out_path}", markup=False)
+    estimated = res.result.parameters.get("pixel_size_estimated_m")
+    if estimated:
+        out.print(f"pixel size unknown: read as about {estimated:g} m imagery, as the sizes of "
+                  "its buildings suggest (give --gsd to set it; without it no area is "
+                  "measured)", markup=False)
     if structures is not None:
         from sitewatch.evidence.structures import document_lines
 

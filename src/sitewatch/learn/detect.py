@@ -94,7 +94,16 @@ def model_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
     over_rows(h, _ROWS, finite)
     a, b = to_rgb(before, names), to_rgb(after, names)
     # each tile is scaled to [0, 1] as it is cut: no scaled copy of both images
-    prob = pred.probabilities(a, b, gsd_m=gsd_m, scale=pair_scale(a, b))
+    scale = pair_scale(a, b)
+    prob = pred.probabilities(a, b, gsd_m=gsd_m, scale=scale)
+    estimated = None
+    if gsd_m is None:
+        # of unknown pixel size: read again at the scale its buildings say, if they say
+        # another one (areas stay unmeasured)
+        estimated = pred.estimate_gsd(a, b, scale, native=prob)
+        if estimated is not None:
+            del prob
+            prob = pred.probabilities(a, b, gsd_m=estimated, scale=scale)
     change = changed(prob, threshold, target)
     keep = clean_mask(change, min_object_px(gsd_m), 1)
     del change
@@ -123,6 +132,7 @@ def model_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
                         {"method": "model", "weights": str(pred.source),
                          "backend": pred.backend, "threshold": threshold, "target": target,
                          "min_object_m2": MIN_OBJECT_M2,
+                         **({"pixel_size_estimated_m": estimated} if gsd_m is None else {}),
                          "model": {k: pred.meta.get(k) for k in ("format", "recipe", "data")}},
                         {"building_before": prob[1], "building_after": prob[2]})
 

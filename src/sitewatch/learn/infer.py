@@ -43,6 +43,16 @@ MAX_ENLARGE = 4.0
 ENLARGE_BLOCK = 2048
 ENLARGE_MARGIN = 64
 OVERLAP = 64
+#: imagery of unknown pixel size: the model factors tried (model pixels per input pixel;
+#: 0.25: imagery four times finer than the model's 0.5 m, 3: 1.5 m imagery), on a crop of
+#: at most ESTIMATE_CROP px; buildings must cover ESTIMATE_MIN_BUILT of it at some factor
+ESTIMATE_FACTORS = (0.25, 0.5, 1.0, 2.0, 3.0, 4.0)
+ESTIMATE_CROP = 320
+ESTIMATE_MIN_BUILT = 0.005
+#: an enlarged crop is cut to at most this many model pixels a side (its centre)
+ESTIMATE_MODEL_PX = 640
+#: the factors that find at least this share of the most buildings found at any factor
+ESTIMATE_PLATEAU = 0.7
 
 
 def to_rgb(stack: np.ndarray, names: Sequence[str]) -> np.ndarray:
@@ -278,6 +288,59 @@ class Predictor:
                 part *= wt / np.maximum(wsum[y:y + th, x:x + tw], 1e-6)
                 acc[:, y:y + th, x:x + tw] += part
         return acc
+
+    def estimate_gsd(self, a: np.ndarray, b: np.ndarray, scale: Scale | None = None,
+                     native: np.ndarray | None = None) -> float | None:
+        """The pixel size in metres at which the model reads a pair of unknown pixel size
+        best, from the sizes of its buildings; None: as it is (0.5 m, or no buildings to
+        judge by). ``native``: the pair's probabilities as it is, when the caller has them.
+
+        The model finds buildings over a range of scales and loses them when they are too
+        small (coarse imagery taken as 0.5 m) or too large. On a crop of the pair (the one
+        of up to 3 x 3 with the most building at the model's own scale) the share of
+        building pixels is measured at each of :data:`ESTIMATE_FACTORS`; the factors that
+        find at least :data:`ESTIMATE_PLATEAU` of the most buildings found form a plateau,
+        and the factor nearest its middle (in octaves; ties towards 1) is the estimate."""
+        _, h, w = a.shape
+        ch, cw = min(h, ESTIMATE_CROP), min(w, ESTIMATE_CROP)
+
+        def crop(y: int, x: int) -> tuple[np.ndarray, np.ndarray]:
+            pa, pb = a[:, y:y + ch, x:x + cw], b[:, y:y + ch, x:x + cw]
+            if scale is not None:
+                return scale.apply(pa), scale.apply(pb)
+            return np.ascontiguousarray(pa), np.ascontiguousarray(pb)
+
+        def built(prob: np.ndarray) -> float:
+            return float((np.maximum(prob[1], prob[2]) >= 0.5).mean())
+
+        starts = [(y, x) for y in sorted({0, (h - ch) // 2, h - ch})
+                  for x in sorted({0, (w - cw) // 2, w - cw})]
+        crops: dict[tuple[int, int], np.ndarray] = {}
+        for y, x in starts:
+            crops[(y, x)] = native[:, y:y + ch, x:x + cw] if native is not None else \
+                self.probabilities(*crop(y, x))
+        y, x = max(starts, key=lambda s: float(crops[s][1:].mean()))
+        share = {1.0: built(crops[(y, x)])}
+        ca, cb = crop(y, x)
+        for f in ESTIMATE_FACTORS:
+            if f == 1.0 or min(ch, cw) * f < 64:
+                continue
+            if f > 1:
+                # the centre of the crop, at most ESTIMATE_MODEL_PX a side once enlarged
+                sh, sw = (min(n, int(ESTIMATE_MODEL_PX / f)) for n in (ch, cw))
+                y0, x0 = (ch - sh) // 2, (cw - sw) // 2
+                win = (slice(None), slice(y0, y0 + sh), slice(x0, x0 + sw))
+                prob = self.probabilities(_enlarge(ca[win], f), _enlarge(cb[win], f))
+            else:
+                prob = self.probabilities(_resample(ca, f), _resample(cb, f))
+            share[f] = built(prob)
+        top = max(share.values())
+        if top < ESTIMATE_MIN_BUILT:
+            return None
+        plateau = [math.log2(f) for f, v in share.items() if v >= ESTIMATE_PLATEAU * top]
+        mid = (min(plateau) + max(plateau)) / 2
+        best = min(share, key=lambda f: (round(abs(math.log2(f) - mid), 6), abs(math.log2(f))))
+        return None if best == 1.0 else MODEL_GSD_M * best
 
     def _enlarged(self, a: np.ndarray, b: np.ndarray, factor: float, tile: int,
                   overlap: int, scale: Scale | None) -> np.ndarray:
