@@ -78,7 +78,9 @@ def detect(
              "unchanged, cleared ground, with areas and relative sizes (learned model).")
     ] = None,
     gsd: Annotated[float | None, typer.Option(help="Pixel size in metres of plain images, "
-                                               "to measure areas.")] = None,
+                                               "to measure areas (without it the model "
+                                               "estimates a scale from the buildings).")
+                   ] = None,
     weights: Annotated[Path | None, typer.Option(
         help="Weights (.pt) or ONNX model for --method model.")] = None,
     target: Annotated[str | None, typer.Option(

@@ -67,7 +67,9 @@ def eval_(
     ] = "any",
     gsd: Annotated[float | None, typer.Option(
         help="Pixel size of the pairs in metres, when known (PNG pairs carry none); "
-             "imagery finer than 0.25 m is brought to 0.5 m for the model.")] = None,
+             "imagery finer than 0.25 m or coarser than 0.6 m is brought to 0.5 m for the "
+             "model. Without it, each pair is read at the scale its buildings suggest, "
+             "as detect reads it.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Pooled precision, recall, F1 and IoU on labelled pairs, of the masks that detect

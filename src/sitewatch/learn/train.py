@@ -202,7 +202,8 @@ def evaluate(data: list[Path], weights: Path | None = None, threshold: float = 0
              target: str = "any", gsd_m: float | None = None) -> dict[str, Any]:
     """Pooled pixel scores on every labelled pair under ``data``, of the masks that
     ``sitewatch detect`` would write (objects under 50 m2, or 16 px when the pixel size
-    ``gsd_m`` is unknown, are dropped)."""
+    ``gsd_m`` is unknown, are dropped; imagery of unknown pixel size is read at the scale
+    its buildings suggest, as ``detect`` reads it)."""
     from sitewatch.changemap import clean_mask
     from sitewatch.learn.detect import changed, min_object_px
     from sitewatch.learn.infer import Predictor
