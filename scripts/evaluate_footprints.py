@@ -2,7 +2,8 @@
 """Building footprints of the shipped model against the labelled footprints of the shared data.
 
 For every image with labelled buildings, the model's building output for that date (the
-image given as both dates) is turned into footprints by ``sitewatch.detect.footprints``,
+image given as both dates, read as ``detect`` reads it: at the scale its buildings suggest
+when its pixel size is unknown) is turned into footprints by ``sitewatch.detect.footprints``,
 and the footprints are matched one to one with the labels at IoU >= 0.5 (greedily, best
 IoU first). Reported per set and pooled:
 
@@ -121,7 +122,10 @@ def score(items: list[dict[str, Any]], pred: Predictor, all_labelled: bool) -> d
     area_err, area_cover, ratio_err, ratio_cover, vertices = [], [], [], [], []
     for it in items:
         a, b = normalise_pair(it["image"], it["image"])
-        prob = pred.probabilities(a, b, gsd_m=it["gsd_m"])
+        g = it["gsd_m"]
+        if g is None:
+            g = pred.estimate_gsd(a, b, native=pred.probabilities(a, b))
+        prob = pred.probabilities(a, b, gsd_m=g)
         fps, _ = footprints(prob[1], it["gsd_m"] or 1.0)
         pairs = match(fps, it["truth"])
         n_pred += len(fps)
