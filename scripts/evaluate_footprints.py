@@ -122,10 +122,7 @@ def score(items: list[dict[str, Any]], pred: Predictor, all_labelled: bool) -> d
     area_err, area_cover, ratio_err, ratio_cover, vertices = [], [], [], [], []
     for it in items:
         a, b = normalise_pair(it["image"], it["image"])
-        g = it["gsd_m"]
-        if g is None:
-            g = pred.estimate_gsd(a, b, native=pred.probabilities(a, b))
-        prob = pred.probabilities(a, b, gsd_m=g)
+        prob, _ = pred.as_detect_reads(a, b, it["gsd_m"])
         fps, _ = footprints(prob[1], it["gsd_m"] or 1.0)
         pairs = match(fps, it["truth"])
         n_pred += len(fps)

@@ -93,9 +93,10 @@ def score(weights: Path, folder: Path, tally: dict[str, Scores]) -> None:
                     for x in (pair.a, pair.b))
             truth = coarser((pair.change == 1).astype(np.float32), c) >= 0.5
             valid = coarser((pair.change != 255).astype(np.float32), c) == 1
-            modes = {"": 0.5 * c, " unknown": None, " estimated": pred.estimate_gsd(a, b)}
-            for mode, gsd in modes.items():
-                prob = pred.probabilities(a, b, gsd_m=gsd)
+            modes = {"": pred.probabilities(a, b, gsd_m=0.5 * c),
+                     " unknown": pred.probabilities(a, b),
+                     " estimated": pred.as_detect_reads(a, b)[0]}
+            for mode, prob in modes.items():
                 for target in ("buildings", "any"):
                     hit = clean_mask(changed(prob, 0.5, target), max(1, round(16 / c / c)), 1)
                     key = f"{target}@0.5 {0.5 * c:g} m{mode}"

@@ -95,15 +95,8 @@ def model_change(before: np.ndarray, after: np.ndarray, names: Sequence[str],
     a, b = to_rgb(before, names), to_rgb(after, names)
     # each tile is scaled to [0, 1] as it is cut: no scaled copy of both images
     scale = pair_scale(a, b)
-    prob = pred.probabilities(a, b, gsd_m=gsd_m, scale=scale)
-    estimated = None
-    if gsd_m is None:
-        # of unknown pixel size: read again at the scale its buildings say, if they say
-        # another one (areas stay unmeasured)
-        estimated = pred.estimate_gsd(a, b, scale, native=prob)
-        if estimated is not None:
-            del prob
-            prob = pred.probabilities(a, b, gsd_m=estimated, scale=scale)
+    # of unknown pixel size: at the scale its buildings suggest (areas stay unmeasured)
+    prob, estimated = pred.as_detect_reads(a, b, gsd_m, scale)
     change = changed(prob, threshold, target)
     keep = clean_mask(change, min_object_px(gsd_m), 1)
     del change

@@ -289,6 +289,20 @@ class Predictor:
                 acc[:, y:y + th, x:x + tw] += part
         return acc
 
+    def as_detect_reads(self, a: np.ndarray, b: np.ndarray, gsd_m: float | None = None,
+                        scale: Scale | None = None) -> tuple[np.ndarray, float | None]:
+        """(probabilities, estimated pixel size or None) of a pair as ``detect`` reads it:
+        at its known pixel size; of unknown pixel size, read again at the scale its
+        buildings suggest (:meth:`estimate_gsd`) when they suggest another one."""
+        prob = self.probabilities(a, b, gsd_m=gsd_m, scale=scale)
+        if gsd_m is not None:
+            return prob, None
+        estimated = self.estimate_gsd(a, b, scale, native=prob)
+        if estimated is not None:
+            del prob
+            prob = self.probabilities(a, b, gsd_m=estimated, scale=scale)
+        return prob, estimated
+
     def estimate_gsd(self, a: np.ndarray, b: np.ndarray, scale: Scale | None = None,
                      native: np.ndarray | None = None) -> float | None:
         """The pixel size in metres at which the model reads a pair of unknown pixel size

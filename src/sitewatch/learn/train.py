@@ -220,10 +220,8 @@ def evaluate(data: list[Path], weights: Path | None = None, threshold: float = 0
     for pair in corpus.pairs:
         a = np.ascontiguousarray(np.moveaxis(pair.a, -1, 0), dtype=np.float32)
         b = np.ascontiguousarray(np.moveaxis(pair.b, -1, 0), dtype=np.float32)
-        # as ``detect`` reads it: of unknown pixel size, at the scale its buildings say
-        g = gsd_m if gsd_m is not None else pred.estimate_gsd(a, b)
-        hit = clean_mask(changed(pred.probabilities(a, b, gsd_m=g), threshold, target),
-                         min_object_px(gsd_m), 1)
+        prob, _ = pred.as_detect_reads(a, b, gsd_m)
+        hit = clean_mask(changed(prob, threshold, target), min_object_px(gsd_m), 1)
         truth = pair.change == 1
         valid = pair.change != 255
         pooled.add(hit, truth, valid)
