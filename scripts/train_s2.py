@@ -110,6 +110,8 @@ def main() -> int:
     ap.add_argument("--cv", action="store_true", help="cross-validate instead of training")
     ap.add_argument("--steps", type=int, default=S2Recipe.steps)
     ap.add_argument("--folds", type=int, default=3)
+    ap.add_argument("--widths", default=",".join(map(str, WIDTHS)),
+                    help="encoder widths, 3 or 4 stages (default %(default)s)")
     ap.add_argument("--out", type=Path, default=default_weights())
     ap.add_argument("--cv-json", type=Path, default=CV_JSON)
     ap.add_argument("--threads", type=int, default=2, help="PyTorch threads (default 2)")
@@ -123,7 +125,7 @@ def main() -> int:
         log(f"stamped {args.out}; exported {export_onnx(args.out, args.out.with_suffix('.onnx'))}")
         return 0
     root = oscd_root(samples_dir())
-    recipe = S2Recipe(steps=args.steps)
+    recipe = S2Recipe(steps=args.steps, widths=tuple(int(w) for w in args.widths.split(",")))
     log("reading the OSCD cities")
     cities = load_cities(root)
     if args.cv:
@@ -137,7 +139,7 @@ def main() -> int:
     net = train(cities, recipe, log, threads=args.threads)
     wall = round(time.perf_counter() - t0, 1)
     cv = json.loads(args.cv_json.read_text(encoding="utf-8")) if args.cv_json.is_file() else {}
-    meta = {"architecture": "S2ChangeNet", "widths": list(WIDTHS), "decoder": DECODER,
+    meta = {"architecture": "S2ChangeNet", "widths": list(recipe.widths), "decoder": DECODER,
             "bands": list(BANDS), "core_bands": list(CORE),
             "input": "each date standardised per band (median, 5-95 % spread): counts or "
                      "reflectance, any offset",

@@ -90,6 +90,26 @@ def test_train_a_few_steps_then_score_a_whole_city(city: City) -> None:
     assert tp + fn == int(city.label.sum())
 
 
+@pytest.mark.parametrize("widths", [(16, 32, 48), (16, 32, 48, 64)])
+def test_three_and_four_stage_networks_read_any_image_size(city: City, widths: tuple[int, ...]
+                                                           ) -> None:
+    """v1 weights (three stages, inputs padded to multiples of 8) still load; the four-stage
+    network pads to multiples of 16, so an image of any size gets its own-sized answer."""
+    from sitewatch.learn.s2model import S2ChangeNet
+
+    net = train([city], S2Recipe(steps=2, batch=2, crop=64, widths=widths), threads=1)
+    assert isinstance(net, S2ChangeNet) and net.widths == widths
+    pred = S2Predictor("torch", net, None, {})
+    assert pred.multiple == 2 ** len(widths)
+    present = np.ones(len(BANDS), np.float32)
+    a = standardise(city.a[:, :37, :53].astype(np.float32))
+    b = standardise(city.b[:, :37, :53].astype(np.float32))
+    prob = pred.probabilities(a, b, present)
+    assert prob.shape == (37, 53) and np.isfinite(prob).all()
+    with pytest.raises(ValueError, match="3 or 4 stages"):
+        S2ChangeNet((16, 32))
+
+
 def test_tiles_blend_to_the_whole_image_result(city: City) -> None:
     pred = S2Predictor.open(default_weights())
     present = np.ones(len(BANDS), np.float32)

@@ -20,8 +20,6 @@ BANDS = ("coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", 
          "nir08", "nir09", "swir16", "swir22")
 #: the bands it cannot work without
 CORE = ("blue", "green", "red", "nir")
-#: height and width of a model input must be multiples of this
-MULTIPLE = 8
 CLIP = 6.0
 
 

@@ -85,6 +85,14 @@ class S2Predictor:
         net, meta = load(path)
         return cls("torch", net, path, meta)
 
+    @property
+    def multiple(self) -> int:
+        """The network's input height and width must be multiples of this."""
+        from sitewatch.learn.s2model import WIDTHS, multiple
+
+        widths = getattr(self.model, "widths", None) or self.meta.get("widths", WIDTHS)
+        return multiple(tuple(widths))
+
     def _run(self, a: np.ndarray, b: np.ndarray, present: np.ndarray) -> np.ndarray:
         if self.backend == "onnx":
             out = self.model.run(None, {"before": a[None], "after": b[None],
@@ -110,13 +118,14 @@ class S2Predictor:
         bands, in this order; each tile is given the others as zeros as it is cut (no
         12-band copy of the whole images). ``prepared``: ``a`` and ``b`` are the dates as
         they were read, and it standardises each tile as it is cut (``slots`` unused)."""
-        from sitewatch.learn.s2bands import BANDS, MULTIPLE
+        from sitewatch.learn.s2bands import BANDS
 
         _, h, w = a.shape
+        step = self.multiple
         present = np.ascontiguousarray(present, dtype=np.float32)
         th, ys = _even_tiles(h, tile, overlap)
         tw, xs = _even_tiles(w, tile, overlap)
-        ph, pw = (-th) % MULTIPLE, (-tw) % MULTIPLE
+        ph, pw = (-th) % step, (-tw) % step
         # one buffer per date for every tile: the bands no tile fills stay zero
         bufs: list[np.ndarray | None] = [None, None]
 

@@ -28,6 +28,7 @@ class S2Recipe:
     pos_weight: float = 4.0
     dice_weight: float = 0.5
     seed: int = 0
+    widths: tuple[int, ...] = WIDTHS
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -42,7 +43,7 @@ def train(cities: list[City], recipe: S2Recipe, log: Callable[[str], None] | Non
     torch.set_num_threads(threads)
     torch.manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
-    net = S2ChangeNet(WIDTHS)
+    net = S2ChangeNet(recipe.widths)
     opt = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=recipe.steps,
                                                 pct_start=0.1)
